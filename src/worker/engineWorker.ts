@@ -1,0 +1,2 @@
+// The engine worker (see issue "Scoring engine and command line").
+export {};

@@ -1,0 +1,2 @@
+// Placeholder entry: the panel UI is built in webview-ui/src (see issue "The panel").
+export {};
