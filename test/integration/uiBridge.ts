@@ -1,0 +1,122 @@
+/**
+ * In-host client of the UI bridge that the code-server test shim serves (scripts/lib/uiBridge.js,
+ * which documents the protocol and why the bridge exists). Tests running inside the extension host
+ * use it to look at the live workbench: decorations in the editor DOM with their computed styles,
+ * hovers, the status bar, the panel's webview frames, and screenshots.
+ *
+ * When the suite runs in desktop VS Code (VSCODE_PATH) there is no bridge: `ui.available` is false
+ * and UI checks call `skipWithoutUi(this)`.
+ */
+import * as http from "http";
+import type { Context } from "mocha";
+
+export interface ElementInfo {
+  text: string;
+  className: string;
+  styles: Record<string, string>;
+}
+
+export interface FrameFilter {
+  /** Only frames whose URL contains this string (webview content sits in nested iframes). */
+  frame?: string;
+}
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: string };
+
+function post(url: string, body: object): Promise<Reply> {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: "POST", headers: { "content-type": "application/json", "content-length": data.length }, timeout: 120_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(text) as Reply);
+          } catch (e) {
+            reject(new Error(`UI bridge answered ${res.statusCode ?? "?"}: ${text.slice(0, 200)}`));
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("UI bridge timed out")));
+    req.end(data);
+  });
+}
+
+export class UiBridge {
+  constructor(private readonly url: string | undefined) {}
+
+  get available(): boolean {
+    return this.url !== undefined;
+  }
+
+  private async call<T>(op: string, args: object = {}): Promise<T> {
+    if (!this.url) throw new Error("no UI bridge in this host (desktop VS Code); guard the test with skipWithoutUi(this)");
+    const reply = await post(this.url, { op, ...args });
+    if (!reply.ok) throw new Error(`UI ${op}: ${reply.error}`);
+    return reply.value as T;
+  }
+
+  /** Saves test-output/<name>.png and returns its path. */
+  screenshot(name: string): Promise<string> {
+    return this.call("screenshot", { name });
+  }
+
+  /** Evaluates a JavaScript expression in the page (or the first frame matching `frame`). */
+  evaluate<T>(expression: string, where: FrameFilter = {}): Promise<T> {
+    return this.call("evaluate", { expression, ...where });
+  }
+
+  /** Elements matching `selector`, with the computed values of `styles`. */
+  query(selector: string, opts: FrameFilter & { styles?: string[]; limit?: number } = {}): Promise<ElementInfo[]> {
+    return this.call("query", { selector, ...opts });
+  }
+
+  /** Waits until `selector` matches; false when it did not within `timeoutMs`. */
+  waitFor(selector: string, opts: FrameFilter & { timeoutMs?: number; state?: "attached" | "visible" } = {}): Promise<boolean> {
+    return this.call("waitFor", { selector, ...opts });
+  }
+
+  press(keys: string): Promise<void> {
+    return this.call("press", { keys });
+  }
+
+  type(text: string): Promise<void> {
+    return this.call("type", { text });
+  }
+
+  click(selector: string, opts: FrameFilter & { index?: number } = {}): Promise<void> {
+    return this.call("click", { selector, ...opts });
+  }
+
+  hover(selector: string, opts: FrameFilter & { index?: number } = {}): Promise<void> {
+    return this.call("hover", { selector, ...opts });
+  }
+
+  frames(): Promise<{ name: string; url: string }[]> {
+    return this.call("frames");
+  }
+
+  /** Polls `probe` until it returns a value that is not undefined, or throws after `timeoutMs`. */
+  async until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export const ui = new UiBridge(process.env.PERPLEXITY_LENS_UI_BRIDGE);
+
+/** Skips the current test when the host has no UI bridge (desktop VS Code). */
+export function skipWithoutUi(ctx: Context): void {
+  if (!ui.available) ctx.skip();
+}
