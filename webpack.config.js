@@ -39,11 +39,16 @@ const webview = {
   target: "web",
   mode: "none",
   entry: path.resolve(__dirname, "webview-ui/src/main.ts"),
-  output: { path: path.resolve(__dirname, "dist", "webview"), filename: "webview.js" },
+  // publicPath "": no run-time guessing of the script's URL (the stylesheet is linked by the host's HTML).
+  output: { path: path.resolve(__dirname, "dist", "webview"), filename: "webview.js", publicPath: "" },
   devtool: "nosources-source-map",
   resolve: { extensions: [".ts", ".js"] },
   module: {
-    rules: [{ test: /\.ts$/, exclude: /node_modules/, use: [{ loader: "ts-loader", options: { configFile: path.resolve(__dirname, "webview-ui/tsconfig.json"), transpileOnly: true } }] }],
+    rules: [
+      { test: /\.ts$/, exclude: /node_modules/, use: [{ loader: "ts-loader", options: { configFile: path.resolve(__dirname, "webview-ui/tsconfig.json"), transpileOnly: true } }] },
+      // The panel's stylesheet is copied next to the bundle and linked from the page (CSP style-src = webview.cspSource).
+      { test: /\.css$/, type: "asset/resource", generator: { filename: "panel.css" } },
+    ],
   },
   performance: { hints: false },
 };

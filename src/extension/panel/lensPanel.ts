@@ -1,0 +1,271 @@
+import * as vscode from "vscode";
+import type { KvCacheStats, ModelInfo, RescoreInfo } from "../../core/types";
+import type { ScoreResult } from "../../protocol/engine";
+import type { CacheView, DocumentView, ExtToWebviewMessage, WebviewToExtMessage } from "../../protocol/webview";
+import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../core/documentStats";
+import { LatestWinsThrottle } from "./latestWinsThrottle";
+import { panelHtml, panelWebviewOptions } from "./panelHtml";
+import { WebviewConnection } from "./webviewConnection";
+
+/**
+ * What the panel asks the rest of the extension to do. The LoRA section (issue "LoRA adapters…") adds
+ * `setAdapter`, the comparison view (issue "Compare tokenizers…") adds `compare`.
+ */
+export interface LensPanelHandlers {
+  /** Reveal and select [start, end) (UTF-16 offsets) in the document with this URI. */
+  revealToken(docUri: string, start: number, end: number): void;
+}
+
+type Section = "model" | "document" | "cache";
+
+/** A score result not yet turned into what the panel shows: only the latest one per flush is. */
+interface PendingScore {
+  docUri: string;
+  fileName: string;
+  result: ScoreResult;
+  at: number;
+}
+
+/** How often at most the panel is updated while the user types. */
+const updateIntervalMillis = 200;
+const panelTitle = "Perplexity Lens";
+
+/**
+ * The Perplexity Lens panel: the same UI as a view in the "Perplexity Lens" activity-bar container and,
+ * on demand, as an editor tab (restored after a reload by a serializer). Keeps the latest data of
+ * every section; sends each webview everything when it says `ready`, then only what changed, at most
+ * every 200 ms.
+ *
+ * Contributions it needs in package.json:
+ *  - `viewsContainers.activitybar`: `{ id: LensPanel.viewContainerId, title: "Perplexity Lens", icon }`
+ *  - `views[LensPanel.viewContainerId]`: `{ type: "webview", id: LensPanel.viewId, name: "Lens" }`
+ *  - `activationEvents`: `onWebviewPanel:${LensPanel.panelViewType}` so the tab is restored after a reload.
+ */
+export class LensPanel implements vscode.Disposable {
+  static readonly viewContainerId = "perplexityLens";
+  static readonly viewId = "perplexityLens.panel";
+  static readonly panelViewType = "perplexityLens.panelTab";
+
+  private readonly connections = new Set<WebviewConnection>();
+  private readonly registrations: vscode.Disposable[] = [];
+  private tab: vscode.WebviewPanel | undefined;
+  private disposed = false;
+
+  private model: ModelInfo | null = null;
+  private document: DocumentView | null = null;
+  private pendingScore: PendingScore | null = null;
+  private cacheStats: KvCacheStats | null = null;
+  private cacheReason: string | null = null;
+  private lastRescore: RescoreInfo | null = null;
+  private readonly history = new RescoreHistory(40);
+  private readonly dirty = new Set<Section>();
+  private readonly throttle = new LatestWinsThrottle(updateIntervalMillis, () => this.sendDirtySections());
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly handlers: LensPanelHandlers,
+  ) {}
+
+  /** Registers the view provider and the editor-tab serializer. */
+  register(): vscode.Disposable {
+    const registered = [
+      vscode.window.registerWebviewViewProvider(
+        LensPanel.viewId,
+        { resolveWebviewView: (view) => this.resolveView(view) },
+        // State comes back through getState/setState: no need to keep a hidden view alive.
+        { webviewOptions: { retainContextWhenHidden: false } },
+      ),
+      vscode.window.registerWebviewPanelSerializer(LensPanel.panelViewType, {
+        deserializeWebviewPanel: async (panel) => this.adoptTab(panel),
+      }),
+    ];
+    this.registrations.push(...registered);
+    return new vscode.Disposable(() => {
+      for (const registration of registered) registration.dispose();
+    });
+  }
+
+  /** Focuses the view in the activity bar (VS Code provides `<viewId>.focus` for every view). */
+  reveal(): void {
+    void vscode.commands.executeCommand(`${LensPanel.viewId}.focus`);
+  }
+
+  /** Opens the panel as an editor tab beside the current editor, or reveals the open one. */
+  showAsTab(): void {
+    if (this.disposed) return;
+    if (this.tab) {
+      this.tab.reveal(undefined, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      LensPanel.panelViewType,
+      panelTitle,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      panelWebviewOptions(this.extensionUri),
+    );
+    this.adoptTab(panel);
+  }
+
+  showModel(info: ModelInfo): void {
+    const changed = this.model?.path !== info.path || this.model?.name !== info.name;
+    this.model = info;
+    // Reuse figures of another model's cache say nothing about this one.
+    if (changed) {
+      this.history.clear();
+      this.lastRescore = null;
+    }
+    this.markDirty("model", "cache");
+  }
+
+  /** A new score for a document: the Document and KV-cache sections follow, throttled (latest wins). */
+  showScore(docUri: string, fileName: string, result: ScoreResult): void {
+    const at = Date.now();
+    // Every rescore counts in the history, even those a throttled update skips.
+    this.history.add(fileName, result.rescore, at);
+    this.lastRescore = result.rescore;
+    this.cacheStats = result.cache;
+    this.cacheReason = null;
+    this.pendingScore = { docUri, fileName, result, at };
+    this.markDirty("document", "cache");
+  }
+
+  /** New KV-cache counters outside a score, e.g. after an adapter switch reset the cache (`reason`). */
+  showCache(stats: KvCacheStats, reason?: string): void {
+    this.cacheStats = stats;
+    this.cacheReason = reason ?? null;
+    this.markDirty("cache");
+  }
+
+  /** The document was closed: stop showing it if it is the one shown. */
+  forgetDocument(docUri: string): void {
+    if (this.pendingScore?.docUri === docUri) this.pendingScore = null;
+    if (this.document?.docUri === docUri) this.document = null;
+    this.markDirty("document");
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.throttle.dispose();
+    for (const connection of this.connections) connection.dispose();
+    this.connections.clear();
+    this.tab?.dispose();
+    this.tab = undefined;
+    for (const registration of this.registrations.splice(0)) registration.dispose();
+  }
+
+  // ---------------------------------------------------------------- webviews
+
+  private resolveView(view: vscode.WebviewView): void {
+    view.webview.options = panelWebviewOptions(this.extensionUri);
+    view.webview.html = panelHtml(view.webview, this.extensionUri, panelTitle);
+    const connection = this.connect(view.webview, "view");
+    view.onDidDispose(() => this.disconnect(connection));
+  }
+
+  private adoptTab(panel: vscode.WebviewPanel): void {
+    if (this.disposed) {
+      panel.dispose();
+      return;
+    }
+    // A second restored tab (rare: two windows' state) replaces nothing; both stay live.
+    this.tab ??= panel;
+    panel.webview.options = panelWebviewOptions(this.extensionUri);
+    panel.webview.html = panelHtml(panel.webview, this.extensionUri, panelTitle);
+    const connection = this.connect(panel.webview, "tab");
+    panel.onDidDispose(() => {
+      this.disconnect(connection);
+      if (this.tab === panel) this.tab = undefined;
+    });
+  }
+
+  private connect(webview: vscode.Webview, label: string): WebviewConnection {
+    const connection = new WebviewConnection(webview, label, this.log, (message, from) => this.receive(message, from));
+    this.connections.add(connection);
+    return connection;
+  }
+
+  private disconnect(connection: WebviewConnection): void {
+    connection.dispose();
+    this.connections.delete(connection);
+  }
+
+  private receive(message: WebviewToExtMessage, from: WebviewConnection): void {
+    switch (message.type) {
+      case "ready":
+        this.log.debug(`[panel] ${from.label} ready`);
+        this.materializePendingScore();
+        for (const section of ["model", "document", "cache"] as const) from.post(this.sectionMessage(section));
+        return;
+      case "revealToken":
+        this.handlers.revealToken(message.docUri, message.start, message.end);
+        return;
+      case "webviewError":
+        this.log.error(`[panel] ${from.label}: ${message.message}`);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- updates
+
+  private markDirty(...sections: Section[]): void {
+    if (this.disposed) return;
+    for (const section of sections) this.dirty.add(section);
+    this.throttle.schedule();
+  }
+
+  private sendDirtySections(): void {
+    this.materializePendingScore();
+    const sections = [...this.dirty];
+    this.dirty.clear();
+    for (const section of sections) {
+      const message = this.sectionMessage(section);
+      for (const connection of this.connections) connection.post(message);
+    }
+  }
+
+  /** Computes the statistics of the latest score only when they are about to be shown. */
+  private materializePendingScore(): void {
+    const pending = this.pendingScore;
+    if (!pending) return;
+    this.pendingScore = null;
+    const started = Date.now();
+    const { result } = pending;
+    this.document = {
+      docUri: pending.docUri,
+      fileName: pending.fileName,
+      version: result.version,
+      modelName: result.model,
+      method: result.method,
+      metrics: result.metrics,
+      stats: documentStats(result),
+      scoredAt: pending.at,
+    };
+    const took = Date.now() - started;
+    if (took > 20) this.log.debug(`[panel] statistics of ${result.tokens.length} tokens took ${took} ms`);
+  }
+
+  private cacheView(): CacheView | null {
+    if (!this.cacheStats) return null;
+    return {
+      stats: this.cacheStats,
+      reason: this.cacheReason ?? this.cacheStats.lastReset ?? null,
+      bytes: this.model ? kvBytesBreakdown(this.model, this.cacheStats.tokensCached) : null,
+      lastRescore: this.lastRescore,
+      history: [...this.history.records],
+      historyTotals: this.history.aggregates(),
+    };
+  }
+
+  private sectionMessage(section: Section): ExtToWebviewMessage {
+    switch (section) {
+      case "model":
+        return { type: "model", model: this.model };
+      case "document":
+        return { type: "document", document: this.document };
+      case "cache":
+        return { type: "cache", cache: this.cacheView() };
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The panel UI: one collapsible per section, the data of every section, and the message loop.
+ * Data arrives as ext→webview messages (validated), is kept with setState so a reload shows it at
+ * once, and each section is redrawn only when data it depends on changes.
+ */
+import type { ExtToWebviewMessage, PersistedPanelState, WebviewToExtMessage } from "../../src/protocol/webview";
+import { describeInvalidMessage, isExtToWebviewMessage } from "../../src/protocol/webview";
+import { h } from "./dom";
+import { cacheSection } from "./sections/cacheSection";
+import { documentSection } from "./sections/documentSection";
+import { modelSection } from "./sections/modelSection";
+import type { PanelData, PanelSection, SectionContext } from "./sections/section";
+
+/** In display order. The LoRA section and the comparison view go here when they exist. */
+export const panelSections: readonly PanelSection[] = [documentSection, cacheSection, modelSection];
+
+interface MountedSection {
+  section: PanelSection;
+  collapsible: HTMLElementTagNameMap["vscode-collapsible"];
+  body: HTMLElement;
+}
+
+export interface PanelHost {
+  post(message: WebviewToExtMessage): void;
+  save(state: PersistedPanelState): void;
+}
+
+export class PanelApp {
+  private data: PanelData = { model: null, document: null, cache: null };
+  private readonly collapsed = new Set<string>();
+  private readonly mounted: MountedSection[] = [];
+  private readonly context: SectionContext;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: PanelHost,
+    restored: PersistedPanelState | undefined,
+  ) {
+    this.context = { post: (message) => this.host.post(message) };
+    if (restored) {
+      this.data = { model: restored.model, document: restored.document, cache: restored.cache };
+      for (const id of restored.collapsedSections) this.collapsed.add(id);
+    }
+    this.mount();
+  }
+
+  /** Handles a message from the extension; anything invalid is reported and dropped. */
+  receive(raw: unknown): void {
+    if (!isExtToWebviewMessage(raw)) {
+      this.host.post({ type: "webviewError", message: `ignored a message from the extension: ${describeInvalidMessage(raw)}` });
+      return;
+    }
+    this.apply(raw);
+  }
+
+  private apply(message: ExtToWebviewMessage): void {
+    switch (message.type) {
+      case "model":
+        this.update("model", message.model);
+        return;
+      case "document":
+        this.update("document", message.document);
+        return;
+      case "cache":
+        this.update("cache", message.cache);
+        return;
+    }
+  }
+
+  private update<K extends keyof PanelData>(key: K, value: PanelData[K]): void {
+    this.data = { ...this.data, [key]: value };
+    for (const mounted of this.mounted) if (mounted.section.dependsOn.includes(key)) this.draw(mounted);
+    this.persist();
+  }
+
+  private mount(): void {
+    this.root.replaceChildren();
+    for (const section of panelSections) {
+      const collapsible = h("vscode-collapsible", { class: "section", "data-section": section.id });
+      collapsible.heading = section.heading;
+      collapsible.open = !this.collapsed.has(section.id);
+      collapsible.addEventListener("vsc-collapsible-toggle", (event) => {
+        if (event.detail.open) this.collapsed.delete(section.id);
+        else this.collapsed.add(section.id);
+        this.persist();
+      });
+      const body = h("div", { class: "section-content" });
+      collapsible.append(body);
+      this.root.append(collapsible);
+      const mounted = { section, collapsible, body };
+      this.mounted.push(mounted);
+      this.draw(mounted);
+    }
+  }
+
+  private draw(mounted: MountedSection): void {
+    try {
+      mounted.collapsible.description = mounted.section.describe(this.data);
+      mounted.body.replaceChildren(mounted.section.render(this.data, this.context));
+    } catch (error) {
+      mounted.body.replaceChildren(h("p", { class: "warning" }, `This section could not be drawn: ${String(error)}`));
+      this.host.post({ type: "webviewError", message: `section ${mounted.section.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    }
+  }
+
+  private persist(): void {
+    this.host.save({ version: 1, ...this.data, collapsedSections: [...this.collapsed] });
+  }
+}
