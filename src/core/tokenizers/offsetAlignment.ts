@@ -1,0 +1,418 @@
+/**
+ * Character offsets of tokens in the ORIGINAL text, rebuilt from what each token stands for, because
+ * @huggingface/tokenizers returns ids and token strings but no offsets.
+ *
+ * How: every token is given the UTF-8 bytes of the (normalized) text it stands for (its "surface"); the bytes of
+ * all tokens are decoded as one stream, each character being credited to the token holding its first byte, so a
+ * character split across tokens belongs to the first of them and a token that only continues it has no characters.
+ * Those characters are then matched against the text in one forward pass:
+ * - exact matches first (byte-level BPE without a normalizer always matches exactly, lone surrogates being U+FFFD);
+ * - else both sides are compared case- and accent-folded with NFKD, so lowercasing, NFC/NFKC and accent stripping
+ *   still align;
+ * - whitespace the token has but the text lacks (SentencePiece's prepended "▁") is skipped in the token, and
+ *   whitespace, control and format characters the text has but the tokens lack (BERT's pre-tokenizer) are skipped
+ *   in the text;
+ * - an unknown token ([UNK], <unk>) takes the span of text it replaced, found by a rule of its tokenizer family;
+ * - anything still unexplained is resynchronised by a bounded look-ahead, so the pass stays linear.
+ * Finally, non-whitespace characters no token claimed (a dropped control character, a combining mark folded away)
+ * are given to the token before them (or the first token), so together the ranges cover every non-whitespace
+ * character. Ranges never overlap, follow token order, and never split a surrogate pair.
+ */
+
+import { Utf8ChunkDecoder } from "./utf8";
+
+/** What one token stands for. */
+export interface TokenSurface {
+  /** UTF-8 bytes of the (normalized) text this token stands for; may be a fragment of a character. */
+  bytes: Uint8Array;
+  /** An unknown token ([UNK]): its bytes are its own spelling, which the text may not contain. */
+  unknown: boolean;
+}
+
+/**
+ * How an unknown token's span is found when the text does not literally contain its spelling:
+ * - "pretoken": it replaced one whole BERT pre-token (a run of characters up to whitespace or punctuation,
+ *   or one punctuation or CJK character), as WordPiece emits one [UNK] per word it cannot split;
+ * - "untilNextToken": it replaced a run of characters up to whitespace or the first character of the next token
+ *   (BPE/Unigram `unk`, with `fuse_unk` one per run).
+ */
+export type UnknownSpanRule = "pretoken" | "untilNextToken";
+
+/** How far a mismatch may skip ahead in the text to find the token's next character again. */
+const RESYNC_LOOKAHEAD = 64;
+const REPLACEMENT_CHARACTER = 0xfffd;
+
+/** UTF-16 [start, end) of each token in `text`. */
+export function alignTokenOffsets(
+  text: string,
+  surfaces: readonly TokenSurface[],
+  unknownSpanRule: UnknownSpanRule,
+): Array<[number, number]> {
+  const tokenCount = surfaces.length;
+  const offsets: Array<[number, number]> = new Array(tokenCount);
+  if (tokenCount === 0) return offsets;
+  const { codePoints, charStart } = decodeSurfaces(surfaces);
+  const matcher = new TextMatcher(text, codePoints, charStart, surfaces, unknownSpanRule);
+  for (let t = 0; t < tokenCount; t++) offsets[t] = matcher.alignToken(t);
+  coverUnclaimedCharacters(text, offsets);
+  return offsets;
+}
+
+/** Decodes all token bytes as one UTF-8 stream; token t owns codePoints[charStart[t] .. charStart[t + 1]). */
+function decodeSurfaces(surfaces: readonly TokenSurface[]): { codePoints: Int32Array; charStart: Int32Array } {
+  let totalBytes = 0;
+  for (const surface of surfaces) totalBytes += surface.bytes.length;
+  const codePoints = new Int32Array(totalBytes + 1);
+  const charStart = new Int32Array(surfaces.length + 1);
+  let count = 0;
+  let current = 0;
+  const emit = (codePoint: number, owner: number): void => {
+    codePoints[count++] = codePoint;
+    // A character completed in a later token belongs to `owner`; the tokens after it that only continued
+    // the character own nothing, so they start after it.
+    for (let u = owner + 1; u <= current; u++) charStart[u] = count;
+  };
+  const decoder = new Utf8ChunkDecoder();
+  for (let t = 0; t < surfaces.length; t++) {
+    current = t;
+    charStart[t] = count;
+    decoder.push((surfaces[t] as TokenSurface).bytes, t, emit);
+  }
+  current = surfaces.length - 1;
+  decoder.finish(emit);
+  charStart[surfaces.length] = count;
+  return { codePoints, charStart };
+}
+
+class TextMatcher {
+  private position = 0;
+  /** Folded characters of a text character that an earlier token began and later tokens may continue. */
+  private carried: readonly number[] = [];
+  private carriedIndex = 0;
+  private readonly length: number;
+
+  constructor(
+    private readonly text: string,
+    private readonly codePoints: Int32Array,
+    private readonly charStart: Int32Array,
+    private readonly surfaces: readonly TokenSurface[],
+    private readonly unknownSpanRule: UnknownSpanRule,
+  ) {
+    this.length = text.length;
+  }
+
+  alignToken(t: number): [number, number] {
+    const first = this.charStart[t] as number;
+    const end = this.charStart[t + 1] as number;
+    if (this.carriedIndex >= this.carried.length) {
+      const exactEnd = this.matchExactly(first, end);
+      if (exactEnd >= 0) {
+        const range: [number, number] = [this.position, exactEnd];
+        this.position = exactEnd;
+        return range;
+      }
+    }
+    if ((this.surfaces[t] as TokenSurface).unknown) {
+      this.carried = [];
+      this.carriedIndex = 0;
+      return this.alignUnknown(t);
+    }
+    return this.alignFolded(first, end);
+  }
+
+  /** Text position after matching codePoints[first..end) exactly at the current position, or -1. */
+  private matchExactly(first: number, end: number): number {
+    const text = this.text;
+    let p = this.position;
+    for (let k = first; k < end; k++) {
+      if (p >= this.length) return -1;
+      let c = text.charCodeAt(p);
+      let width = 1;
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = p + 1 < this.length ? text.charCodeAt(p + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          width = 2;
+        } else {
+          c = REPLACEMENT_CHARACTER;
+        }
+      }
+      if (c !== this.codePoints[k]) return -1;
+      p += width;
+    }
+    return p;
+  }
+
+  /** The tolerant match: folded comparison, skipped whitespace, bounded resynchronisation. */
+  private alignFolded(first: number, end: number): [number, number] {
+    const target = this.foldedTokenCharacters(first, end);
+    let k = 0;
+    // Continue a text character that an earlier token began (e.g. "ﬁ" folded to "fi", split "f" | "i").
+    if (this.carriedIndex < this.carried.length) {
+      while (k < target.length && this.carriedIndex < this.carried.length && target[k] === this.carried[this.carriedIndex]) {
+        k++;
+        this.carriedIndex++;
+      }
+      if (k < target.length) {
+        this.carried = [];
+        this.carriedIndex = 0;
+      }
+      if (k === target.length) return [this.position, this.position];
+    }
+    let start = -1;
+    while (k < target.length && this.position < this.length) {
+      const codePoint = readCodePoint(this.text, this.position);
+      const width = codePoint > 0xffff ? 2 : 1;
+      const character = codePoint >= 0xd800 && codePoint <= 0xdfff ? REPLACEMENT_CHARACTER : codePoint;
+      if (character === target[k]) {
+        if (start < 0) start = this.position;
+        this.position += width;
+        k++;
+        continue;
+      }
+      const folded = foldCodePoint(character);
+      if (folded.length === 0) {
+        // Folds to nothing (a combining mark): inside the token, or left for coverUnclaimedCharacters.
+        this.position += width;
+        continue;
+      }
+      const matched = commonPrefixLength(folded, target, k);
+      if (matched === folded.length || (matched > 0 && k + matched === target.length)) {
+        if (start < 0) start = this.position;
+        this.position += width;
+        k += matched;
+        if (matched < folded.length) {
+          this.carried = folded;
+          this.carriedIndex = matched;
+        }
+        continue;
+      }
+      if (isWhitespaceCodePoint(target[k] as number)) {
+        k++; // whitespace the normalizer added (SentencePiece's "▁" prefix)
+        continue;
+      }
+      if (isWhitespaceCodePoint(character) || isDroppedCharacter(character)) {
+        this.position += width; // whitespace or a control character the pre-tokenizer or normalizer dropped
+        continue;
+      }
+      const resumeAt = this.findAhead(target[k] as number);
+      if (resumeAt >= 0) {
+        this.position = resumeAt;
+      } else {
+        // Unexplained substitution (e.g. a Replace normalizer): one text character for one token character.
+        if (start < 0) start = this.position;
+        this.position += width;
+        k++;
+      }
+    }
+    return start < 0 ? [this.position, this.position] : [start, this.position];
+  }
+
+  /** Position of the first character within the look-ahead whose folded form starts with `wanted`, or -1. */
+  private findAhead(wanted: number): number {
+    let p = this.position;
+    for (let step = 0; step < RESYNC_LOOKAHEAD && p < this.length; step++) {
+      const codePoint = readCodePoint(this.text, p);
+      const character = codePoint >= 0xd800 && codePoint <= 0xdfff ? REPLACEMENT_CHARACTER : codePoint;
+      if (character === wanted || foldCodePoint(character)[0] === wanted) return p;
+      p += codePoint > 0xffff ? 2 : 1;
+    }
+    return -1;
+  }
+
+  private alignUnknown(t: number): [number, number] {
+    const text = this.text;
+    while (this.position < this.length) {
+      const codePoint = readCodePoint(text, this.position);
+      if (!isWhitespaceCodePoint(codePoint) && !isDroppedCharacter(codePoint)) break;
+      this.position += codePoint > 0xffff ? 2 : 1;
+    }
+    const start = this.position;
+    if (this.position >= this.length) return [start, start];
+    const firstCodePoint = readCodePoint(text, this.position);
+    this.position += firstCodePoint > 0xffff ? 2 : 1;
+    if (this.unknownSpanRule === "pretoken") {
+      if (isBertPunctuation(firstCodePoint) || isCjkCodePoint(firstCodePoint)) return [start, this.position];
+      while (this.position < this.length) {
+        const codePoint = readCodePoint(text, this.position);
+        if (isWhitespaceCodePoint(codePoint) || isBertPunctuation(codePoint) || isCjkCodePoint(codePoint)) break;
+        this.position += codePoint > 0xffff ? 2 : 1;
+      }
+      return [start, this.position];
+    }
+    const next = this.nextTokenFirstCharacter(t);
+    while (this.position < this.length) {
+      const codePoint = readCodePoint(text, this.position);
+      if (isWhitespaceCodePoint(codePoint)) break;
+      if (next >= 0 && (codePoint === next || foldCodePoint(codePoint)[0] === next)) break;
+      this.position += codePoint > 0xffff ? 2 : 1;
+    }
+    return [start, this.position];
+  }
+
+  /** First non-whitespace folded character of the next tokens (looking a few tokens ahead), or -1. */
+  private nextTokenFirstCharacter(t: number): number {
+    for (let u = t + 1; u < Math.min(t + 8, this.surfaces.length); u++) {
+      const first = this.charStart[u] as number;
+      const end = this.charStart[u + 1] as number;
+      for (let k = first; k < end; k++) {
+        const codePoint = this.codePoints[k] as number;
+        if (isWhitespaceCodePoint(codePoint)) continue;
+        return foldCodePoint(codePoint)[0] ?? codePoint;
+      }
+    }
+    return -1;
+  }
+
+  private foldedTokenCharacters(first: number, end: number): number[] {
+    const folded: number[] = [];
+    for (let k = first; k < end; k++) {
+      for (const c of foldCodePoint(this.codePoints[k] as number)) folded.push(c);
+    }
+    if (folded.length === 0 && end > first) {
+      // A token of combining marks only: compare it unfolded, or it could never claim its own characters.
+      for (let k = first; k < end; k++) folded.push(this.codePoints[k] as number);
+    }
+    return folded;
+  }
+}
+
+/**
+ * Gives non-whitespace characters that no token claimed to the token before them (the first token for those
+ * at the very start), keeping ranges ordered and disjoint. Whitespace is JavaScript's `\s`.
+ */
+function coverUnclaimedCharacters(text: string, offsets: Array<[number, number]>): void {
+  let claimedUntil = 0;
+  for (let t = 0; t < offsets.length; t++) {
+    const range = offsets[t] as [number, number];
+    if (range[0] > claimedUntil) {
+      const first = firstNonWhitespace(text, claimedUntil, range[0]);
+      if (first >= 0) {
+        if (t === 0) range[0] = first;
+        else (offsets[t - 1] as [number, number])[1] = lastNonWhitespaceEnd(text, claimedUntil, range[0]);
+      }
+    }
+    claimedUntil = range[1];
+  }
+  const last = offsets[offsets.length - 1];
+  if (last !== undefined && firstNonWhitespace(text, claimedUntil, text.length) >= 0) {
+    last[1] = lastNonWhitespaceEnd(text, claimedUntil, text.length);
+  }
+}
+
+function firstNonWhitespace(text: string, from: number, to: number): number {
+  for (let p = from; p < to; p++) {
+    if (!isJsWhitespaceUnit(text.charCodeAt(p))) return p;
+  }
+  return -1;
+}
+
+/** End (exclusive) of the last non-whitespace character in [from, to), never inside a surrogate pair. */
+function lastNonWhitespaceEnd(text: string, from: number, to: number): number {
+  for (let p = to - 1; p >= from; p--) {
+    if (!isJsWhitespaceUnit(text.charCodeAt(p))) return p + 1;
+  }
+  return from;
+}
+
+/** JavaScript's `\s` (every such character is in the BMP, so one UTF-16 unit suffices). */
+export function isJsWhitespaceUnit(unit: number): boolean {
+  if (unit <= 0x20) return unit === 0x20 || (unit >= 0x09 && unit <= 0x0d);
+  if (unit < 0xa0) return false;
+  return (
+    unit === 0xa0 ||
+    unit === 0x1680 ||
+    (unit >= 0x2000 && unit <= 0x200a) ||
+    unit === 0x2028 ||
+    unit === 0x2029 ||
+    unit === 0x202f ||
+    unit === 0x205f ||
+    unit === 0x3000 ||
+    unit === 0xfeff
+  );
+}
+
+function isWhitespaceCodePoint(codePoint: number): boolean {
+  return codePoint <= 0xffff && isJsWhitespaceUnit(codePoint);
+}
+
+const DROPPED_CHARACTER = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\uFFFD]$/u;
+
+/** Control, format, private-use, unassigned characters and U+FFFD: what BERT's clean_text and similar drop. */
+function isDroppedCharacter(codePoint: number): boolean {
+  if (codePoint < 0x80) return codePoint < 0x20 || codePoint === 0x7f;
+  if (codePoint >= 0xd800 && codePoint <= 0xdfff) return true;
+  return DROPPED_CHARACTER.test(String.fromCodePoint(codePoint));
+}
+
+const UNICODE_PUNCTUATION = /^\p{P}$/u;
+
+/** BERT's `_is_punctuation`: ASCII symbols and punctuation, and Unicode category P*. */
+export function isBertPunctuation(codePoint: number): boolean {
+  if ((codePoint >= 33 && codePoint <= 47) || (codePoint >= 58 && codePoint <= 64)) return true;
+  if ((codePoint >= 91 && codePoint <= 96) || (codePoint >= 123 && codePoint <= 126)) return true;
+  return codePoint >= 0x80 && UNICODE_PUNCTUATION.test(String.fromCodePoint(codePoint));
+}
+
+/** BERT's `_is_chinese_char` (CJK Unified Ideographs blocks). */
+export function isCjkCodePoint(cp: number): boolean {
+  return (
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) ||
+    (cp >= 0x2b740 && cp <= 0x2b81f) ||
+    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0x2f800 && cp <= 0x2fa1f)
+  );
+}
+
+/** Code point at a UTF-16 position; a lone surrogate is returned as itself (0xD800–0xDFFF). */
+function readCodePoint(text: string, position: number): number {
+  const unit = text.charCodeAt(position);
+  if (unit >= 0xd800 && unit <= 0xdbff && position + 1 < text.length) {
+    const next = text.charCodeAt(position + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) return 0x10000 + ((unit - 0xd800) << 10) + (next - 0xdc00);
+  }
+  return unit;
+}
+
+function commonPrefixLength(folded: readonly number[], target: readonly number[], from: number): number {
+  let m = 0;
+  while (m < folded.length && from + m < target.length && folded[m] === target[from + m]) m++;
+  return m;
+}
+
+const ASCII_FOLDS: ReadonlyArray<readonly number[]> = Array.from({ length: 128 }, (_, c) => [
+  c >= 0x41 && c <= 0x5a ? c + 0x20 : c,
+]);
+const FOLD_CACHE = new Map<number, readonly number[]>();
+const FOLD_CACHE_LIMIT = 65536;
+const COMBINING_MARKS = /\p{M}/gu;
+const GREEK_FINAL_SIGMA = 0x3c2;
+const GREEK_SMALL_SIGMA = 0x3c3;
+
+/**
+ * The comparison form of one character: NFKD, lowercased, NFKD again, combining marks removed, final sigma as
+ * sigma. It is coarser than any normalizer a tokenizer applies (lowercase, NFC/NFKC, accent stripping), so a
+ * character and its normalized form fold alike.
+ */
+export function foldCodePoint(codePoint: number): readonly number[] {
+  if (codePoint < 0x80) return ASCII_FOLDS[codePoint] as readonly number[];
+  const cached = FOLD_CACHE.get(codePoint);
+  if (cached !== undefined) return cached;
+  const folded: number[] = [];
+  if (codePoint >= 0xd800 && codePoint <= 0xdfff) {
+    folded.push(REPLACEMENT_CHARACTER);
+  } else {
+    const form = String.fromCodePoint(codePoint).normalize("NFKD").toLowerCase().normalize("NFKD").replace(COMBINING_MARKS, "");
+    for (const character of form) {
+      const c = character.codePointAt(0) as number;
+      folded.push(c === GREEK_FINAL_SIGMA ? GREEK_SMALL_SIGMA : c);
+    }
+  }
+  if (FOLD_CACHE.size >= FOLD_CACHE_LIMIT) FOLD_CACHE.clear();
+  FOLD_CACHE.set(codePoint, folded);
+  return folded;
+}
