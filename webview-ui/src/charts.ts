@@ -75,13 +75,14 @@ export function surprisalHistogramChart(histogram: SurprisalHistogram): SVGSVGEl
   if (lastBin?.toBits === null) {
     svg.append(s("text", { class: "tick", x: left + (binCount - 0.5) * binWidth, y: height - bottom + 11, "text-anchor": "middle" }, `${lastBin.fromBits}+`));
   }
-  svg.append(s("text", { class: "axis-label", x: left + plotWidth / 2, y: height - 1, "text-anchor": "middle" }, "surprisal (bits) → tokens"));
+  svg.append(s("text", { class: "axis-label", x: left + plotWidth / 2, y: height - 1, "text-anchor": "middle" }, "surprisal of a token (bits)"));
 
   if (histogram.meanBits !== null) {
     const span = binCount * histogram.binWidthBits;
     const x = left + Math.min(1, histogram.meanBits / span) * plotWidth;
     svg.append(
       s("line", { class: "mean", x1: x, x2: x, y1: top, y2: top + plotHeight }, s("title", undefined, `mean ${histogram.meanBits.toFixed(2)} bits`)),
+      s("text", { class: "mean-label", x: x + 3, y: top + 8 }, "mean"),
     );
   }
   return svg;

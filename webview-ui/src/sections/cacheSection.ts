@@ -97,7 +97,7 @@ function lastRescore(cache: CacheView): Node {
     ),
     facts([
       ["took", millis(r.millis)],
-      ["full rescore", `≈ ${millis(r.fullRescoreMillisEstimate)}`, speedup !== null ? `${fixed(speedup, 1)}× the time with the cache` : null],
+      ["full rescore", `≈ ${millis(r.fullRescoreMillisEstimate)}`, speedupNote(speedup)],
     ]),
   );
 }
@@ -114,7 +114,13 @@ function history(cache: CacheView): Node {
       { class: "caption" },
       `Last ${totals.rescores} rescores: ${percent(totals.reuseFraction)} of tokens reused; ` +
         `${millis(totals.millis)} spent against ≈ ${millis(totals.fullRescoreMillisEstimate)} without the cache` +
-        (totals.speedup !== null ? ` (${fixed(totals.speedup, 1)}×).` : "."),
+        (totals.speedup !== null ? ` (${speedupNote(totals.speedup)}).` : "."),
     ),
   );
+}
+
+/** "6.4× faster with the cache" (or slower, when reusing cost more than it saved). */
+function speedupNote(speedup: number | null): string | null {
+  if (speedup === null) return null;
+  return speedup >= 1 ? `${fixed(speedup, 1)}× faster with the cache` : `${fixed(1 / speedup, 1)}× slower with the cache`;
 }

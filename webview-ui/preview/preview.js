@@ -1,0 +1,466 @@
+#!/usr/bin/env node
+// @ts-check
+"use strict";
+/**
+ * Renders the panel's webview outside VS Code and takes screenshots, for a visual check of
+ * dist/webview/webview.js + panel.css (run `npm run build` first).
+ *
+ *   node webview-ui/preview/preview.js [--out DIR] [--width 360]
+ *
+ * It serves a page like the one the host builds (same CSP: default-src 'none', nonce'd script, styles
+ * only from the server) with a fake `acquireVsCodeApi` that answers `ready` with sample data built by
+ * the real src/core/documentStats.ts, in VS Code's Dark Modern, Light Modern and High Contrast colours.
+ * It fails on CSP violations, page errors and console errors, checks that clicking a surprising token
+ * posts `revealToken`, and that a reload restores the panel from getState before any data is posted.
+ * Screenshots: DIR/panel-{dark,light,hc}.png, panel-tab-dark.png (wide), panel-empty-dark.png,
+ * panel-restored-light.png, each also cut in 800-px parts (*.partN.png). DIR defaults to
+ * /tmp/perplexity-lens-preview.
+ *
+ * Browser: /usr/bin/chromium if present, else @sparticuz/chromium's bundled binary.
+ */
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+const crypto = require("crypto");
+const ts = require("typescript");
+
+const root = path.resolve(__dirname, "../..");
+const args = process.argv.slice(2);
+const argValue = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const outDir = path.resolve(argValue("--out", "/tmp/perplexity-lens-preview"));
+const sidebarWidth = Number(argValue("--width", "360"));
+
+/** Loads a dependency-free TypeScript module of src/ (type imports only) by transpiling it. */
+function loadTs(relativePath) {
+  const source = fs.readFileSync(path.join(root, relativePath), "utf8");
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const module = { exports: {} };
+  new Function("module", "exports", "require", outputText)(module, module.exports, require);
+  return module.exports;
+}
+
+const { documentStats, kvBytesBreakdown, RescoreHistory } = loadTs("src/core/documentStats.ts");
+
+// ---------------------------------------------------------------- sample data
+
+/** Deterministic pseudo-random numbers (mulberry32), so screenshots are comparable between runs. */
+function random(seed) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sampleData() {
+  const text =
+    "The quick brown fox jumps over the lazy dog. Perplexity measures how surprised a language model is by a text: " +
+    "the exponential of the mean negative log-likelihood per token.\n\tA zebra quantized the eigenvalues of Tuesday.\n" +
+    "function add(a, b) { return a + b; }\n";
+  const pieces = text.match(/\s*\S+|\s+/g) ?? [];
+  const next = random(7);
+  let offset = 0;
+  const tokens = pieces.map((piece, i) => {
+    const start = offset;
+    offset += piece.length;
+    const surprising = /zebra|quantized|eigenvalues|Tuesday|Perplexity/.test(piece);
+    const bits = surprising ? 9 + next() * 8 : Math.max(0.05, -Math.log2(next()) * 2.2);
+    const logprob = -bits * Math.LN2;
+    const rank = Math.max(1, Math.round(2 ** (bits * 0.75) * (0.5 + next())));
+    return {
+      id: i,
+      text: piece,
+      start,
+      end: offset,
+      logprob: i === 0 ? null : logprob,
+      prob: i === 0 ? null : Math.exp(logprob),
+      rank: i === 0 ? null : rank,
+      entropy: 3,
+      top: [{ id: 0, text: surprising ? " the" : piece, logprob: -0.7 }],
+    };
+  });
+  const scored = tokens.filter((t) => t.logprob !== null);
+  const nlls = scored.map((t) => -t.logprob);
+  const nll = nlls.reduce((a, b) => a + b, 0);
+  const mean = nll / scored.length;
+  const variance = nlls.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (scored.length - 1);
+  const bytes = Buffer.byteLength(text, "utf8");
+  const words = text.split(/\s+/).filter(Boolean).length;
+  const bucket = (lo, hi) => scored.filter((t) => t.rank > lo && t.rank <= hi).length;
+  const metrics = {
+    tokens: tokens.length,
+    scoredTokens: scored.length,
+    bytes,
+    words,
+    nll,
+    tokenPerplexity: Math.exp(mean),
+    wordPerplexity: Math.exp(nll / words),
+    bytePerplexity: Math.exp(nll / bytes),
+    bitsPerByte: nll / (bytes * Math.LN2),
+    nllStdErr: Math.sqrt(variance / scored.length),
+    rankBuckets: { top10: bucket(0, 10), top100: bucket(10, 100), top1000: bucket(100, 1000), rest: bucket(1000, Infinity) },
+  };
+  const method = { method: "sliding", window: 256, stride: 128, prefix: "eos:<|endoftext|>" };
+  const model = {
+    name: "lens-gpt2-bpe4k",
+    path: "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k",
+    source: "embedded",
+    architecture: "gpt2",
+    modelType: "gpt2",
+    vocabSize: 4096,
+    contextLength: 256,
+    numLayers: 4,
+    numHeads: 4,
+    numKvHeads: 4,
+    headDim: 64,
+    hiddenSize: 256,
+    parameters: 4_290_816,
+    parametersEstimate: 12 * 4 * 256 * 256,
+    flopsPerToken: 2 * 4_290_816,
+    kvDtype: "float32",
+    kvBytesPerToken: 2 * 4 * 4 * 64 * 4,
+    tokenizerType: "BPE (byte-level, 4k)",
+    files: [
+      { name: "model.onnx", bytes: 17_301_504 },
+      { name: "tokenizer.json", bytes: 312_882 },
+      { name: "config.json", bytes: 612 },
+      { name: "tokenizer_config.json", bytes: 402 },
+    ],
+    loraInputs: true,
+  };
+  const history = new RescoreHistory(40);
+  const rescoreRandom = random(11);
+  let at = Date.UTC(2026, 10, 27, 14, 0, 0);
+  for (let i = 0; i < 27; i++) {
+    const total = 180 + Math.round(rescoreRandom() * 150);
+    const recomputed = i === 0 || i === 15 ? total : Math.round(total * rescoreRandom() * 0.25);
+    at += 900;
+    history.add("notes.md", { tokensReused: total - recomputed, tokensRecomputed: recomputed, millis: recomputed * 0.08 + 0.6, fullRescoreMillisEstimate: total * 0.08 + 0.6 }, at);
+  }
+  const last = history.records[history.records.length - 1];
+  const tokensCached = 312;
+  const cacheStats = {
+    tokensCached,
+    bytesHeld: model.kvBytesPerToken * tokensCached,
+    budgetBytes: 8 * 1024 * 1024,
+    layerShape: [1, 4, tokensCached, 64],
+    tokensReused: 6123,
+    tokensRecomputed: 1402,
+    hitRate: 6123 / (6123 + 1402),
+    evictions: 2,
+  };
+  const document = {
+    docUri: "file:///home/user/notes.md",
+    fileName: "notes.md",
+    version: 28,
+    modelName: model.name,
+    method,
+    metrics,
+    stats: documentStats({ method, metrics, tokens }, { mostSurprisingCount: 12 }),
+    scoredAt: at,
+  };
+  const cache = {
+    stats: cacheStats,
+    reason: null,
+    bytes: kvBytesBreakdown(model, tokensCached),
+    lastRescore: { tokensReused: last.tokensReused, tokensRecomputed: last.tokensRecomputed, millis: last.millis, fullRescoreMillisEstimate: last.fullRescoreMillisEstimate },
+    history: [...history.records],
+    historyTotals: history.aggregates(),
+  };
+  return [
+    { type: "model", model },
+    { type: "document", document },
+    { type: "cache", cache },
+  ];
+}
+
+// ---------------------------------------------------------------- themes (a subset of what VS Code injects)
+
+const fontVariables = {
+  "--vscode-font-family": "system-ui, -apple-system, 'Segoe UI', 'Ubuntu', 'Droid Sans', sans-serif",
+  "--vscode-font-size": "13px",
+  "--vscode-editor-font-family": "'Droid Sans Mono', 'monospace', monospace",
+};
+
+const themes = {
+  dark: {
+    bodyClass: "vscode-dark",
+    vars: {
+      "--vscode-foreground": "#cccccc",
+      "--vscode-descriptionForeground": "#9d9d9d",
+      "--vscode-sideBar-background": "#181818",
+      "--vscode-editor-background": "#1f1f1f",
+      "--vscode-focusBorder": "#0078d4",
+      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-green": "#89d185",
+      "--vscode-charts-yellow": "#cca700",
+      "--vscode-charts-red": "#f14c4c",
+      "--vscode-charts-purple": "#b180d7",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-widget-border": "#313131",
+      "--vscode-editorWidget-background": "#202020",
+      "--vscode-textBlockQuote-background": "#2b2b2b",
+      "--vscode-textBlockQuote-border": "#616161",
+      "--vscode-list-hoverBackground": "#2a2d2e",
+      "--vscode-textCodeBlock-background": "#2b2b2b",
+      "--vscode-sideBarSectionHeader-background": "#181818",
+      "--vscode-sideBarTitle-foreground": "#cccccc",
+      "--vscode-icon-foreground": "#cccccc",
+      "--vscode-progressBar-background": "#0078d4",
+      "--vscode-inputValidation-infoBackground": "#063b49",
+      "--vscode-inputValidation-infoBorder": "#007acc",
+      "--vscode-editorWarning-foreground": "#cca700",
+    },
+  },
+  light: {
+    bodyClass: "vscode-light",
+    vars: {
+      "--vscode-foreground": "#3b3b3b",
+      "--vscode-descriptionForeground": "#616161",
+      "--vscode-sideBar-background": "#f8f8f8",
+      "--vscode-editor-background": "#ffffff",
+      "--vscode-focusBorder": "#005fb8",
+      "--vscode-charts-blue": "#1a85ff",
+      "--vscode-charts-green": "#388a34",
+      "--vscode-charts-yellow": "#bf8803",
+      "--vscode-charts-red": "#e51400",
+      "--vscode-charts-purple": "#652d90",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-widget-border": "#e5e5e5",
+      "--vscode-editorWidget-background": "#f8f8f8",
+      "--vscode-textBlockQuote-background": "#f8f8f8",
+      "--vscode-textBlockQuote-border": "#e5e5e5",
+      "--vscode-list-hoverBackground": "#f2f2f2",
+      "--vscode-textCodeBlock-background": "#f0f0f0",
+      "--vscode-sideBarSectionHeader-background": "#f8f8f8",
+      "--vscode-sideBarTitle-foreground": "#3b3b3b",
+      "--vscode-icon-foreground": "#3b3b3b",
+      "--vscode-progressBar-background": "#005fb8",
+      "--vscode-inputValidation-infoBackground": "#d6ecf2",
+      "--vscode-inputValidation-infoBorder": "#007acc",
+      "--vscode-editorWarning-foreground": "#bf8803",
+    },
+  },
+  hc: {
+    bodyClass: "vscode-high-contrast",
+    vars: {
+      "--vscode-foreground": "#ffffff",
+      "--vscode-descriptionForeground": "rgba(255, 255, 255, 0.7)",
+      "--vscode-sideBar-background": "#000000",
+      "--vscode-editor-background": "#000000",
+      "--vscode-contrastBorder": "#6fc3df",
+      "--vscode-focusBorder": "#f38518",
+      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-green": "#89d185",
+      "--vscode-charts-yellow": "#ffd370",
+      "--vscode-charts-red": "#f48771",
+      "--vscode-charts-purple": "#b180d7",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-widget-border": "#6fc3df",
+      "--vscode-editorWidget-background": "#0c141f",
+      "--vscode-textBlockQuote-background": "#000000",
+      "--vscode-textBlockQuote-border": "#ffffff",
+      "--vscode-textCodeBlock-background": "#000000",
+      "--vscode-sideBarSectionHeader-background": "#000000",
+      "--vscode-sideBarTitle-foreground": "#ffffff",
+      "--vscode-icon-foreground": "#ffffff",
+      "--vscode-progressBar-background": "#6fc3df",
+      "--vscode-inputValidation-infoBackground": "#000000",
+      "--vscode-inputValidation-infoBorder": "#6fc3df",
+      "--vscode-editorWarning-foreground": "#ffd370",
+    },
+  },
+};
+
+// ---------------------------------------------------------------- page and server
+
+function themeCss(theme) {
+  const vars = { ...fontVariables, ...themes[theme].vars };
+  return `html { ${Object.entries(vars)
+    .map(([k, v]) => `${k}: ${v};`)
+    .join(" ")} }`;
+}
+
+/**
+ * The page: the host's CSP, theme variables in a stylesheet (as VS Code puts them on <html>), a fake
+ * acquireVsCodeApi, then the bundle. `mode` "data" answers ready with sample data; "empty" with nulls;
+ * "silent" posts nothing (to see what getState restored).
+ */
+function page(origin, theme, mode, nonce) {
+  const csp = `default-src 'none'; style-src ${origin}; font-src ${origin}; img-src ${origin} data:; script-src 'nonce-${nonce}'`;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${origin}/theme-${theme}.css">
+<link rel="stylesheet" href="${origin}/panel.css">
+</head><body class="${themes[theme].bodyClass}"><main id="app" aria-live="polite"></main>
+<script nonce="${nonce}">
+  window.__posted = [];
+  window.__violations = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+  const mode = ${JSON.stringify(mode)};
+  const sample = ${mode === "data" ? JSON.stringify(sampleData()) : "[]"};
+  let acquired = false;
+  window.acquireVsCodeApi = () => {
+    if (acquired) throw new Error("acquireVsCodeApi called twice");
+    acquired = true;
+    return {
+      postMessage(message) {
+        window.__posted.push(message);
+        if (message.type !== "ready") return;
+        const answers = mode === "data" ? sample : mode === "empty"
+          ? [{ type: "model", model: null }, { type: "document", document: null }, { type: "cache", cache: null }]
+          : [];
+        for (const answer of answers) setTimeout(() => window.postMessage(answer, "*"), 0);
+      },
+      getState() { const s = localStorage.getItem("state"); return s ? JSON.parse(s) : undefined; },
+      setState(state) { localStorage.setItem("state", JSON.stringify(state)); },
+    };
+  };
+</script>
+<script nonce="${nonce}" src="${origin}/webview.js"></script>
+</body></html>`;
+}
+
+async function browserPath() {
+  if (fs.existsSync("/usr/bin/chromium")) return "/usr/bin/chromium";
+  const sparticuz = require("@sparticuz/chromium");
+  return (sparticuz.default ?? sparticuz).executablePath();
+}
+
+async function main() {
+  const bundle = path.join(root, "dist", "webview");
+  for (const file of ["webview.js", "panel.css"]) {
+    if (!fs.existsSync(path.join(bundle, file))) throw new Error(`dist/webview/${file} is missing: run \`npm run build\` first`);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+
+  let origin = "";
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", origin);
+    const nonce = crypto.randomBytes(16).toString("base64");
+    const pageMatch = /^\/(dark|light|hc)\/(data|empty|silent)$/.exec(url.pathname);
+    if (pageMatch) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, pageMatch[1], pageMatch[2], nonce));
+      return;
+    }
+    const themeMatch = /^\/theme-(dark|light|hc)\.css$/.exec(url.pathname);
+    if (themeMatch) {
+      res.writeHead(200, { "content-type": "text/css" }).end(themeCss(themeMatch[1]));
+      return;
+    }
+    const file = path.join(bundle, path.basename(url.pathname));
+    if (!fs.existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": file.endsWith(".css") ? "text/css" : "text/javascript" }).end(fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const address = server.address();
+  origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  const { chromium } = require("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: await browserPath(),
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const problems = [];
+  const context = await browser.newContext({ viewport: { width: sidebarWidth, height: 900 }, deviceScaleFactor: 1 });
+
+  async function open(theme, mode, width = sidebarWidth) {
+    const tab = await context.newPage();
+    await tab.setViewportSize({ width, height: 900 });
+    tab.on("pageerror", (error) => problems.push(`${theme}/${mode}: page error: ${error.message}`));
+    tab.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") problems.push(`${theme}/${mode}: console ${message.type()}: ${message.text()}`);
+    });
+    await tab.goto(`${origin}/${theme}/${mode}`);
+    await tab.waitForFunction(() => document.querySelectorAll("vscode-collapsible").length >= 3);
+    await tab.waitForTimeout(300);
+    const violations = await tab.evaluate(() => /** @type {any} */ (window).__violations);
+    for (const violation of violations) problems.push(`${theme}/${mode}: CSP violation: ${violation}`);
+    return tab;
+  }
+
+  async function shoot(tab, name) {
+    const file = path.join(outDir, `${name}.png`);
+    await tab.screenshot({ path: file, fullPage: true });
+    console.log(`wrote ${file}`);
+    // Also in parts of 800 px, which image viewers show without shrinking the text.
+    const { width, height } = await tab.evaluate(() => ({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight }));
+    for (let part = 0, y = 0; y < height; part++, y += 800) {
+      await tab.screenshot({ path: path.join(outDir, `${name}.part${part + 1}.png`), fullPage: true, clip: { x: 0, y, width, height: Math.min(800, height - y) } });
+    }
+  }
+
+  for (const theme of ["dark", "light", "hc"]) {
+    const tab = await open(theme, "data");
+    await shoot(tab, `panel-${theme}`);
+    await tab.close();
+  }
+
+  // Wide, as an editor tab.
+  const wide = await open("dark", "data", 1000);
+  await shoot(wide, "panel-tab-dark");
+
+  // Clicking a surprising token asks the extension to reveal it.
+  await wide.click(".surprising .token-button >> nth=0");
+  const posted = await wide.evaluate(() => /** @type {any} */ (window).__posted);
+  const reveal = posted.find((m) => m.type === "revealToken");
+  if (!reveal || reveal.docUri !== "file:///home/user/notes.md" || !(reveal.end > reveal.start)) {
+    problems.push(`clicking a token posted ${JSON.stringify(posted)}`);
+  } else {
+    console.log(`click → ${JSON.stringify(reveal)}`);
+  }
+  if (posted[0]?.type !== "ready") problems.push(`the first message posted was ${JSON.stringify(posted[0])}, not ready`);
+
+  // Collapse the Model section, then reload with a host that posts nothing: state comes from getState.
+  await wide.click('vscode-collapsible[data-section="model"] .collapsible-header');
+  await wide.goto(`${origin}/light/silent`);
+  await wide.waitForFunction(() => document.querySelectorAll("vscode-collapsible").length >= 3);
+  await wide.waitForTimeout(300);
+  const restored = await wide.evaluate(() => ({
+    tiles: document.querySelectorAll(".tile").length,
+    tokens: document.querySelectorAll(".surprising li").length,
+    modelOpen: /** @type {any} */ (document.querySelector('vscode-collapsible[data-section="model"]'))?.open,
+  }));
+  if (restored.tiles !== 4 || restored.tokens === 0 || restored.modelOpen !== false) {
+    problems.push(`after a reload the panel restored ${JSON.stringify(restored)}`);
+  } else {
+    console.log(`reload → restored from getState: ${JSON.stringify(restored)}`);
+  }
+  await shoot(wide, "panel-restored-light");
+  await wide.close();
+
+  // Empty state, fresh storage.
+  const emptyContext = await browser.newContext({ viewport: { width: sidebarWidth, height: 600 } });
+  const emptyTab = await emptyContext.newPage();
+  emptyTab.on("pageerror", (error) => problems.push(`empty: page error: ${error.message}`));
+  await emptyTab.goto(`${origin}/dark/empty`);
+  await emptyTab.waitForFunction(() => document.querySelectorAll("vscode-collapsible").length >= 3);
+  await emptyTab.waitForTimeout(300);
+  const file = path.join(outDir, "panel-empty-dark.png");
+  await emptyTab.screenshot({ path: file, fullPage: true });
+  console.log(`wrote ${file}`);
+
+  await browser.close();
+  server.close();
+  if (problems.length > 0) {
+    console.error(problems.join("\n"));
+    process.exitCode = 1;
+  } else {
+    console.log("no CSP violations, page errors or console errors");
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
