@@ -1,3 +1,107 @@
-// The command line (see issue "Scoring engine and command line").
-process.stderr.write("perplexity-lens: not built yet\n");
-process.exitCode = 1;
+/**
+ * perplexity-lens: the command line. Uses src/core directly (no worker: nothing else shares the event loop).
+ *   perplexity-lens score FILE|- [--model DIR] [--method sliding|rolling] [--window N] [--stride N] [--top K] [--json|--csv] [--no-color]
+ *   perplexity-lens info [--model DIR]
+ * Exit 0 on success; otherwise one sentence on stderr and exit 1 (failure) or 2 (usage).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Engine } from "../core/engine";
+import { EngineError } from "../core/engineError";
+import type { ScoreReport } from "../core/types";
+import { parseArgs, UsageError, USAGE, type CliArgs } from "./args";
+import { colourText, csv, infoText, summaryTable } from "./render";
+
+export const DEFAULT_MODEL_NAME = "lens-gpt2-bpe4k";
+
+/**
+ * The embedded default model, found from this file's folder upward (dist/cli.js → ../models; out/src/cli → ../../../models),
+ * so `node dist/cli.js` works right after `npm ci && npm run build`.
+ */
+export function defaultModelDir(from = __dirname): string {
+  let dir = from;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, "models", DEFAULT_MODEL_NAME);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(from, "..", "models", DEFAULT_MODEL_NAME);
+}
+
+class CliError extends Error {}
+
+function readInput(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CliError(`The file ${file} does not exist.`);
+    if (code === "EISDIR") throw new CliError(`${file} is a folder, not a text file.`);
+    throw new CliError(`The file ${file} could not be read (${code ?? (e as Error).message}).`);
+  }
+  if (bytes.includes(0)) throw new CliError(`${file === "-" ? "Standard input" : file} contains NUL bytes, so it looks binary and is not scored.`);
+  return bytes.toString("utf8");
+}
+
+async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
+  const modelDir = args.model ?? defaultModelDir();
+  const engine = new Engine({
+    threads: args.threads,
+    logger: { log: (level, message) => (args.verbose ? process.stderr.write(`${level}: ${message}\n`) : undefined) },
+  });
+  try {
+    const text = args.command === "score" ? readInput(args.file!) : "";
+    const info = await engine.loadModel(modelDir, { source: args.model === null ? "embedded" : "folder", threads: args.threads });
+    if (args.command === "info") {
+      out.write((args.format === "json" ? JSON.stringify(info, null, 2) : infoText(info)) + "\n");
+      return;
+    }
+    const result = await engine.score("cli", text, { method: args.method, window: args.window, stride: args.stride, topK: args.topK });
+    const report: ScoreReport = {
+      model: { name: info.name, path: info.path, architecture: info.architecture, vocabSize: info.vocabSize, contextLength: info.contextLength, parameters: info.parameters },
+      method: result.method,
+      metrics: result.metrics,
+      tokens: result.tokens,
+    };
+    if (args.format === "json") out.write(JSON.stringify(report) + "\n");
+    else if (args.format === "csv") out.write(csv(report));
+    else {
+      const color = args.color && !process.env["NO_COLOR"] && out.isTTY === true;
+      out.write(colourText(text, result.tokens, color) + (text.endsWith("\n") ? "" : "\n") + "\n" + summaryTable(report) + "\n");
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`perplexity-lens: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.command === "help") {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  try {
+    await run(args, process.stdout);
+    return 0;
+  } catch (e) {
+    const message = e instanceof CliError || e instanceof EngineError ? e.message : `Unexpected failure: ${e instanceof Error ? e.message : String(e)}.`;
+    process.stderr.write(`perplexity-lens: ${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

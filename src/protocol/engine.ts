@@ -7,7 +7,9 @@
  * with the same id, possibly preceded by `progress` messages. `cancel` asks the worker to stop a
  * request; a cancelled request ends with an `error` whose `code` is "cancelled".
  *
- * Both sides validate what they receive (see `isEngineRequest` / `isEngineEvent`).
+ * Both sides validate what they receive (see `extToWorkerMessageProblem` / `isWorkerToExtMessage` at the end).
+ * `EngineClient` (src/worker/engineClient.ts) is the client side: one promise per request, progress callbacks,
+ * cancellation through an AbortSignal, and a restart after a crash.
  */
 import type {
   KvCacheStats,
@@ -177,7 +179,8 @@ export interface ResponseMessage {
   result: EngineAnswer;
 }
 
-export type EngineErrorCode = "cancelled" | "badInput" | "modelError" | "internal";
+/** "crashed": the worker died while the request was in flight (EngineClient only; the worker never sends it). */
+export type EngineErrorCode = "cancelled" | "badInput" | "modelError" | "internal" | "crashed";
 
 /** worker→ext: request `id` failed; `message` is one sentence naming what was wrong. */
 export interface ErrorMessage {
@@ -203,3 +206,88 @@ export interface LogMessage {
 }
 
 export type WorkerToExtMessage = ResponseMessage | ErrorMessage | ProgressMessage | LogMessage;
+
+// ---------------------------------------------------------------- helpers and validation
+
+/** `Omit` applied to each member of a union (so a request without its `id` keeps its tag). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isString = (v: unknown): v is string => typeof v === "string";
+
+function isScoreOptions(v: unknown): v is ScoreOptions {
+  return (
+    isRecord(v) &&
+    (v["method"] === "sliding" || v["method"] === "rolling") &&
+    isId(v["window"]) &&
+    isId(v["stride"]) &&
+    isId(v["topK"])
+  );
+}
+
+function isAdapterSelection(v: unknown): v is AdapterSelection {
+  return isRecord(v) && isString(v["name"]) && (v["path"] === undefined || isString(v["path"])) && isFiniteNumber(v["scale"]);
+}
+
+/**
+ * Why `message` is not a valid ext→worker message, or null when it is. The worker answers an invalid request that
+ * carries an id with an error "badInput" naming the reason, and logs any other invalid message.
+ */
+export function extToWorkerMessageProblem(message: unknown): string | null {
+  if (!isRecord(message)) return "the message is not an object";
+  const type = message["type"];
+  if (type === "cancel") return isId(message["targetId"]) ? null : "cancel needs a numeric targetId";
+  if (!isId(message["id"])) return `the ${String(type)} request has no numeric id`;
+  switch (type) {
+    case "loadModel":
+      if (!isString(message["path"]) || message["path"] === "") return "loadModel needs a path";
+      if (message["source"] !== "embedded" && message["source"] !== "folder") return "loadModel's source must be embedded or folder";
+      if (!isId(message["kvBudgetBytes"])) return "loadModel needs a non-negative integer kvBudgetBytes";
+      if (!isId(message["threads"]) || message["threads"] < 1) return "loadModel needs a positive integer threads";
+      return null;
+    case "score":
+      if (!isString(message["docId"])) return "score needs a docId string";
+      if (!isFiniteNumber(message["version"])) return "score needs a numeric version";
+      if (!isString(message["text"])) return "score needs a text string";
+      if (!isScoreOptions(message["options"])) return "score needs options {method: sliding|rolling, window, stride, topK} with non-negative integers";
+      return null;
+    case "releaseDocument":
+      return isString(message["docId"]) ? null : "releaseDocument needs a docId string";
+    case "setAdapters":
+      return Array.isArray(message["adapters"]) && message["adapters"].every(isAdapterSelection) ? null : "setAdapters needs adapters [{name, path?, scale}]";
+    case "listAdapters":
+      return Array.isArray(message["extraDirs"]) && message["extraDirs"].every(isString) ? null : "listAdapters needs extraDirs as strings";
+    case "getStats":
+      return null;
+    default:
+      return `unknown request type ${JSON.stringify(type)}`;
+  }
+}
+
+export function isExtToWorkerMessage(message: unknown): message is ExtToWorkerMessage {
+  return extToWorkerMessageProblem(message) === null;
+}
+
+const ERROR_CODES: readonly string[] = ["cancelled", "badInput", "modelError", "internal", "crashed"];
+const LOG_LEVELS: readonly string[] = ["trace", "debug", "info", "warn", "error"];
+
+/** Checks the envelope of a worker→ext message (answers' bodies come from our own worker and are typed there). */
+export function isWorkerToExtMessage(message: unknown): message is WorkerToExtMessage {
+  if (!isRecord(message)) return false;
+  switch (message["type"]) {
+    case "response":
+      return isId(message["id"]) && isRecord(message["result"]) && isString(message["result"]["kind"]);
+    case "error":
+      return isId(message["id"]) && ERROR_CODES.includes(message["code"] as string) && isString(message["message"]);
+    case "progress":
+      return isId(message["id"]) && isFiniteNumber(message["done"]) && isFiniteNumber(message["total"]);
+    case "log":
+      return LOG_LEVELS.includes(message["level"] as string) && isString(message["message"]);
+    default:
+      return false;
+  }
+}

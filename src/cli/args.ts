@@ -1,0 +1,114 @@
+/**
+ * Command-line arguments of `perplexity-lens` (hand-parsed: two commands, a dozen flags, no dependency).
+ */
+import type { WindowMethod } from "../core/types";
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: perplexity-lens <command> [options]
+
+Commands:
+  score FILE|-          Score a text file (or standard input) and print per-token surprisal and perplexity.
+  info                  Describe a model: architecture, parameters, FLOPs per token, context, vocabulary, KV bytes.
+
+Options:
+  --model DIR           Hugging Face model folder with config.json, tokenizer.json and an ONNX graph
+                        (default: the embedded model lens-gpt2-bpe4k).
+  --method M            sliding (Hugging Face, with a stride) or rolling (lm-evaluation-harness); default sliding.
+  --window N            Tokens per window including the prefix token (default: the model's context length).
+  --stride N            Sliding-window stride (default: window / 2).
+  --top K               Alternatives reported per token (default 5).
+  --json                Print one JSON object (the ScoreReport schema) instead of coloured text.
+  --csv                 Print one CSV row per token.
+  --no-color            Do not colour the text (also when NO_COLOR is set or output is not a terminal).
+  --threads N           onnxruntime intra-op threads (default 1).
+  --verbose             Log engine steps to standard error.
+  -h, --help            Show this help.
+
+Exit status: 0 on success, 1 when scoring or loading fails, 2 for a usage error.`;
+
+export interface CliArgs {
+  command: "score" | "info" | "help";
+  file: string | null;
+  model: string | null;
+  method: WindowMethod;
+  window: number;
+  stride: number;
+  topK: number;
+  format: "text" | "json" | "csv";
+  color: boolean;
+  threads: number;
+  verbose: boolean;
+}
+
+function integer(flag: string, value: string | undefined, min: number): number {
+  if (value === undefined) throw new UsageError(`${flag} needs a value.`);
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be an integer of at least ${min}, not "${value}".`);
+  return Number(value);
+}
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const args: CliArgs = { command: "help", file: null, model: null, method: "sliding", window: 0, stride: 0, topK: 5, format: "text", color: true, threads: 1, verbose: false };
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case "-h":
+      case "--help":
+        return { ...args, command: "help" };
+      case "--model": {
+        const v = value();
+        if (v === undefined || v === "") throw new UsageError("--model needs a folder.");
+        args.model = v;
+        break;
+      }
+      case "--method": {
+        const v = value();
+        if (v !== "sliding" && v !== "rolling") throw new UsageError(`--method must be sliding or rolling, not "${v ?? ""}".`);
+        args.method = v;
+        break;
+      }
+      case "--window":
+        args.window = integer("--window", value(), 2);
+        break;
+      case "--stride":
+        args.stride = integer("--stride", value(), 1);
+        break;
+      case "--top":
+        args.topK = integer("--top", value(), 0);
+        if (args.topK > 100) throw new UsageError("--top must be at most 100.");
+        break;
+      case "--threads":
+        args.threads = integer("--threads", value(), 1);
+        break;
+      case "--json":
+        args.format = "json";
+        break;
+      case "--csv":
+        args.format = "csv";
+        break;
+      case "--no-color":
+        args.color = false;
+        break;
+      case "--verbose":
+        args.verbose = true;
+        break;
+      default:
+        if (arg.startsWith("-") && arg !== "-") throw new UsageError(`Unknown option ${arg} (see --help).`);
+        positional.push(arg);
+    }
+  }
+  const command = positional.shift();
+  if (command === undefined || command === "help") return { ...args, command: "help" };
+  if (command === "score") {
+    const file = positional.shift();
+    if (file === undefined) throw new UsageError("score needs a file to score, or - for standard input.");
+    args.file = file;
+  } else if (command !== "info") throw new UsageError(`Unknown command "${command}" (expected score or info).`);
+  if (positional.length > 0) throw new UsageError(`Unexpected argument "${positional[0]}".`);
+  if (args.format === "json" && argv.includes("--csv") && argv.includes("--json")) throw new UsageError("--json and --csv cannot be used together.");
+  args.command = command;
+  return args;
+}

@@ -1,0 +1,337 @@
+/**
+ * The engine: one loaded model, its tokenizer, the KV cache and the state of every scored document.
+ * What the worker, the command line, the tests and the benchmark use; no `vscode`, no worker_threads.
+ *
+ * Calls are serialised (one model run at a time). A failed `loadModel` keeps the previous model.
+ */
+import * as fs from "node:fs";
+import type { ScoreOptions } from "../protocol/engine";
+import { EngineError } from "./engineError";
+
+export { EngineError } from "./engineError";
+import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo, TokenScore, WindowMethod } from "./types";
+import { openModelBundle, ModelBundleError, type ModelBundle } from "./modelBundle";
+import { OnnxCausalLm, OnnxModelError } from "./onnxModel";
+import { countParameters, parseOnnxModel, OnnxParseError } from "./onnxProto";
+import { KvCache } from "./kvCache";
+import { buildModelInfo } from "./modelInfo";
+import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
+import { TextTokenizer } from "./tokenization";
+import { rollingWindows, slidingWindows, type ScoringWindow } from "./windows";
+import { computeMetrics } from "./metrics";
+import { silentLogger, taggedLogger, type Logger } from "./logger";
+
+export interface EngineOptions {
+  logger?: Logger;
+  /** KV-cache budget for all documents together (default 256 MiB). */
+  kvBudgetBytes?: number;
+  /** onnxruntime intra-op threads (default 1). */
+  threads?: number;
+  /**
+   * Positions per forward pass. Default: as many as keep one chunk's logits within 8 Mi floats (32 MiB),
+   * between 16 and 256 (256 for a 4k vocabulary, 64 for 128k).
+   */
+  chunkTokens?: number;
+  /** Documents whose scoring state is kept (least recently scored are forgotten first; default 64). */
+  maxDocuments?: number;
+}
+
+export interface LoadModelOptions {
+  source?: "embedded" | "folder";
+  kvBudgetBytes?: number;
+  threads?: number;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The engine's answer to a scoring: what the worker's ScoreResult carries besides docId/version/model. */
+export interface DocumentScore {
+  method: MethodInfo;
+  metrics: Metrics;
+  tokens: TokenScore[];
+  rescore: RescoreInfo;
+  cache: KvCacheStats;
+}
+
+export const DEFAULT_SCORE_OPTIONS: ScoreOptions = { method: "sliding", window: 0, stride: 0, topK: 5 };
+const DEFAULT_KV_BUDGET = 256 * 1024 * 1024;
+
+interface LoadedModel {
+  bundle: ModelBundle;
+  model: OnnxCausalLm;
+  tokenizer: TextTokenizer;
+  info: ModelInfo;
+  /** Logits row length. */
+  vocab: number;
+  prefix: { id: number; text: string; kind: "bos" | "eos" };
+}
+
+interface DocumentState {
+  sequence: number[];
+  scores: Array<ScoredPosition | null>;
+  topK: number;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Engine {
+  private loaded: LoadedModel | null = null;
+  private readonly cache: KvCache;
+  private readonly documents = new Map<string, DocumentState>();
+  private readonly logger: Logger;
+  private threads: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Measured milliseconds per evaluated position (exponential average), for RescoreInfo's full-rescore estimate. */
+  private msPerPosition: number | null = null;
+
+  constructor(private readonly options: EngineOptions = {}) {
+    this.logger = taggedLogger(options.logger ?? silentLogger, "engine");
+    this.cache = new KvCache(options.kvBudgetBytes ?? DEFAULT_KV_BUDGET, taggedLogger(options.logger ?? silentLogger, "kvCache"));
+    this.threads = options.threads ?? 1;
+  }
+
+  /** Runs `task` after every earlier call has finished. */
+  private serialise<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  get modelInfo(): ModelInfo | null {
+    return this.loaded?.info ?? null;
+  }
+
+  /** The loaded session (for the LoRA feed/merge paths). */
+  get session(): OnnxCausalLm | null {
+    return this.loaded?.model ?? null;
+  }
+
+  get tokenizer(): TextTokenizer | null {
+    return this.loaded?.tokenizer ?? null;
+  }
+
+  loadModel(dir: string, options: LoadModelOptions = {}): Promise<ModelInfo> {
+    return this.serialise(() => this.loadModelNow(dir, options));
+  }
+
+  private async loadModelNow(dir: string, options: LoadModelOptions): Promise<ModelInfo> {
+    const started = Date.now();
+    const threads = options.threads ?? this.threads;
+    let bundle: ModelBundle;
+    let model: OnnxCausalLm | null = null;
+    try {
+      bundle = openModelBundle(dir);
+      let tokenizer: TextTokenizer;
+      try {
+        tokenizer = TextTokenizer.fromJson(bundle.tokenizerJson, bundle.tokenizerConfig);
+      } catch (e) {
+        throw new EngineError("modelError", `${bundle.dir}/tokenizer.json could not be used (${messageOf(e).replace(/\.$/, "")}).`);
+      }
+      let parameters = 0;
+      const onnxBytes = fs.statSync(bundle.onnxPath).size;
+      if (onnxBytes < 2 ** 31) {
+        try {
+          parameters = countParameters(parseOnnxModel(fs.readFileSync(bundle.onnxPath)).graph);
+        } catch (e) {
+          if (e instanceof OnnxParseError) throw new EngineError("modelError", `${bundle.onnxPath} is not a valid ONNX model (${e.message}).`);
+          throw e;
+        }
+      }
+      model = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads, logger: this.logger }, bundle.onnxPath);
+      const prefix = tokenizer.prefixToken;
+      // A first pass on the prefix token alone proves the graph runs and gives the logits' vocabulary.
+      const probe = await model.forward([prefix.id], null);
+      const vocab = probe.logits.dims[2] ?? 0;
+      probe.logits.dispose();
+      if (probe.present) for (const t of probe.present.tensors) t.dispose();
+      if (vocab < tokenizer.vocabSize) {
+        throw new EngineError("modelError", `${bundle.onnxPath} returns ${vocab} logits per token but ${bundle.dir}/tokenizer.json has ${tokenizer.vocabSize} tokens.`);
+      }
+      if (prefix.id >= vocab) throw new EngineError("modelError", `The prefix token ${prefix.text} (id ${prefix.id}) is outside the model's ${vocab} logits.`);
+      const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
+      const previous = this.loaded;
+      this.loaded = { bundle, model, tokenizer, info, vocab, prefix };
+      this.threads = threads;
+      if (options.kvBudgetBytes !== undefined) this.cache.setBudget(options.kvBudgetBytes);
+      this.documents.clear();
+      this.cache.clear(previous ? `model changed to ${info.name}` : `model ${info.name} loaded`);
+      this.msPerPosition = null;
+      if (previous) await previous.model.release();
+      this.logger.log("info", `loaded ${info.name} (${info.modelType}, ${info.parameters} parameters, vocabulary ${vocab}) in ${Date.now() - started} ms`);
+      return info;
+    } catch (e) {
+      if (model !== null && this.loaded?.model !== model) await model.release().catch(() => undefined);
+      if (e instanceof EngineError) throw e;
+      if (e instanceof ModelBundleError || e instanceof OnnxModelError) throw new EngineError("modelError", e.message);
+      throw new EngineError("modelError", `The model in ${dir} could not be loaded (${messageOf(e).replace(/\.$/, "")}).`);
+    }
+  }
+
+  /** The method, window and stride a scoring with these options uses. */
+  resolveMethod(options: Partial<ScoreOptions> = {}): MethodInfo {
+    const loaded = this.requireModel();
+    const method: WindowMethod = options.method ?? DEFAULT_SCORE_OPTIONS.method;
+    if (method !== "rolling" && method !== "sliding") throw new EngineError("badInput", `Unknown scoring method ${String(method)} (expected sliding or rolling).`);
+    const context = loaded.info.contextLength;
+    const requested = options.window ?? 0;
+    if (!Number.isInteger(requested) || requested < 0) throw new EngineError("badInput", `The window must be a non-negative integer, not ${requested}.`);
+    const window = requested === 0 ? context : Math.min(requested, context);
+    if (window < 2) throw new EngineError("badInput", `The window must hold at least 2 tokens, not ${window}.`);
+    let stride = window;
+    if (method === "sliding") {
+      const s = options.stride ?? 0;
+      if (!Number.isInteger(s) || s < 0) throw new EngineError("badInput", `The stride must be a non-negative integer, not ${s}.`);
+      stride = s === 0 ? Math.max(1, Math.floor(window / 2)) : Math.min(s, window);
+    }
+    return { method, window, stride, prefix: `${loaded.prefix.kind}:${loaded.prefix.text}` };
+  }
+
+  private requireModel(): LoadedModel {
+    if (!this.loaded) throw new EngineError("badInput", "No model is loaded.");
+    return this.loaded;
+  }
+
+  private chunkTokens(vocab: number): number {
+    if (this.options.chunkTokens !== undefined) return Math.max(1, Math.floor(this.options.chunkTokens));
+    return Math.max(16, Math.min(256, Math.floor((8 * 1024 * 1024) / vocab)));
+  }
+
+  /** Scores `text` as document `docId`, reusing what is unchanged since the document's previous scoring. */
+  score(docId: string, text: string, options: Partial<ScoreOptions> = {}, run: RunOptions = {}): Promise<DocumentScore> {
+    return this.serialise(() => this.scoreNow(docId, text, options, run));
+  }
+
+  private async scoreNow(docId: string, text: string, options: Partial<ScoreOptions>, run: RunOptions): Promise<DocumentScore> {
+    const started = Date.now();
+    const loaded = this.requireModel();
+    if (typeof text !== "string") throw new EngineError("badInput", "The text to score is not a string.");
+    if (text.includes("\u0000")) throw new EngineError("badInput", "The text contains NUL characters, so it looks binary and is not scored.");
+    const method = this.resolveMethod(options);
+    const topK = options.topK ?? DEFAULT_SCORE_OPTIONS.topK;
+    if (!Number.isInteger(topK) || topK < 0 || topK > 100) throw new EngineError("badInput", `top-k must be an integer from 0 to 100, not ${topK}.`);
+    if (run.signal?.aborted) throw new EngineError("cancelled", "Scoring was cancelled.");
+
+    const encoded = loaded.tokenizer.encode(text);
+    const ids = encoded.ids;
+    const sequence = [loaded.prefix.id, ...ids];
+    const windows: ScoringWindow[] =
+      ids.length === 0 ? [] : method.method === "rolling" ? rollingWindows(ids.length, method.window) : slidingWindows(ids.length, method.window, method.stride);
+    const state = this.documents.get(docId);
+    const previous = state && state.topK === topK ? { sequence: state.sequence, scores: state.scores } : undefined;
+
+    let result;
+    try {
+      result = await scoreSequence(loaded.model, this.cache, {
+        docId,
+        sequence,
+        windows,
+        topK,
+        chunkTokens: this.chunkTokens(loaded.vocab),
+        vocab: loaded.vocab,
+        ...(previous ? { previous } : {}),
+        ...(run.signal ? { signal: run.signal } : {}),
+        ...(run.onProgress ? { onProgress: run.onProgress } : {}),
+      });
+    } catch (e) {
+      if (e instanceof ScoringCancelledError) throw new EngineError("cancelled", e.message);
+      if (e instanceof EngineError) throw e;
+      throw new EngineError("internal", `Scoring failed (${messageOf(e).replace(/\.$/, "")}).`);
+    }
+    // Windows that no longer exist (the text got shorter) keep no keys/values.
+    this.cache.releaseDocument(docId, new Set(windows.map((w) => w.inputStart)));
+    this.documents.delete(docId);
+    this.documents.set(docId, { sequence, scores: result.scores, topK });
+    const maxDocuments = this.options.maxDocuments ?? 64;
+    while (this.documents.size > maxDocuments) {
+      const oldest = this.documents.keys().next().value as string;
+      this.releaseDocumentNow(oldest);
+    }
+
+    const tokens: TokenScore[] = ids.map((id, j) => {
+      const s = result.scores[j] ?? null;
+      const offsets = encoded.offsets[j] ?? [0, 0];
+      const token: TokenScore = {
+        id,
+        text: this.tokenText(loaded, id),
+        start: offsets[0],
+        end: offsets[1],
+        logprob: s ? s.logprob : null,
+        prob: s ? s.prob : null,
+        rank: s ? s.rank : null,
+        entropy: s ? s.entropy : null,
+        top: s ? s.top.map((t) => ({ id: t.id, text: this.tokenText(loaded, t.id), logprob: t.logprob })) : [],
+      };
+      if (s) token.contextLength = s.contextLength;
+      return token;
+    });
+    const millis = Date.now() - started;
+    if (result.positionsEvaluated >= 16) {
+      const rate = millis / result.positionsEvaluated;
+      this.msPerPosition = this.msPerPosition === null ? rate : 0.7 * this.msPerPosition + 0.3 * rate;
+    }
+    const fullPositions = windows.reduce((sum, w) => sum + (w.scoreEnd - w.inputStart), 0);
+    return {
+      method,
+      metrics: computeMetrics(text, tokens),
+      tokens,
+      rescore: {
+        tokensReused: result.tokensReused,
+        tokensRecomputed: result.tokensRecomputed,
+        millis,
+        fullRescoreMillisEstimate: this.msPerPosition === null ? millis : Math.round(fullPositions * this.msPerPosition),
+      },
+      cache: this.cache.stats(),
+    };
+  }
+
+  private tokenText(loaded: LoadedModel, id: number): string {
+    if (id >= loaded.tokenizer.vocabSize) return "";
+    try {
+      return loaded.tokenizer.tokenText(id);
+    } catch {
+      return "";
+    }
+  }
+
+  /** Forgets a document's state and cached keys/values. */
+  releaseDocument(docId: string): Promise<void> {
+    return this.serialise(async () => this.releaseDocumentNow(docId));
+  }
+
+  private releaseDocumentNow(docId: string): void {
+    this.documents.delete(docId);
+    this.cache.releaseDocument(docId);
+  }
+
+  /** Drops every cached key/value and document state (e.g. the adapters changed the weights). */
+  invalidateCache(reason: string): Promise<void> {
+    return this.serialise(async () => {
+      this.documents.clear();
+      this.cache.clear(reason);
+    });
+  }
+
+  cacheStats(): KvCacheStats {
+    return this.cache.stats();
+  }
+
+  /** Runs `task` with exclusive use of the engine (for the LoRA paths that swap feeds or sessions). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.serialise(task);
+  }
+
+  async dispose(): Promise<void> {
+    await this.serialise(async () => {
+      this.cache.clear("engine disposed");
+      this.documents.clear();
+      const loaded = this.loaded;
+      this.loaded = null;
+      if (loaded) await loaded.model.release();
+    });
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * A small protobuf encoder for ONNX ModelProto, so tests build their own models (no Python, no files in the repo):
+ * - constantLogitsModel: every position gets the same logits row (the worked examples of perplexity);
+ * - runningSumModel: a causal LM with keys/values whose logits at position t depend on all tokens ≤ t
+ *   (logits = tanh(Σ_{s≤t} E[x_s]) · W), with past_key_values/present outputs, to test the KV cache and windows.
+ * Also writes Hugging Face model folders (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// ---------------------------------------------------------------- protobuf wire format
+
+class ProtoWriter {
+  private readonly parts: Buffer[] = [];
+  private static varintBytes(value: number): Buffer {
+    const out: number[] = [];
+    let v = value;
+    if (v < 0) {
+      // Two's complement 64-bit for negative int64 values.
+      let big = BigInt.asUintN(64, BigInt(v));
+      while (big >= 0x80n) {
+        out.push(Number((big & 0x7fn) | 0x80n));
+        big >>= 7n;
+      }
+      out.push(Number(big));
+      return Buffer.from(out);
+    }
+    while (v >= 0x80) {
+      out.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+    return Buffer.from(out);
+  }
+  varint(field: number, value: number): this {
+    this.parts.push(ProtoWriter.varintBytes(field * 8), ProtoWriter.varintBytes(value));
+    return this;
+  }
+  bytes(field: number, data: Uint8Array): this {
+    this.parts.push(ProtoWriter.varintBytes(field * 8 + 2), ProtoWriter.varintBytes(data.length), Buffer.from(data));
+    return this;
+  }
+  string(field: number, s: string): this {
+    return this.bytes(field, Buffer.from(s, "utf8"));
+  }
+  message(field: number, w: ProtoWriter): this {
+    return this.bytes(field, w.finish());
+  }
+  float(field: number, value: number): this {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(value);
+    this.parts.push(ProtoWriter.varintBytes(field * 8 + 5), b);
+    return this;
+  }
+  finish(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+export const FLOAT = 1;
+export const INT64 = 7;
+
+export interface TensorSpec {
+  name: string;
+  dataType: typeof FLOAT | typeof INT64;
+  dims: number[];
+  values: ArrayLike<number>;
+}
+
+function tensorProto(t: TensorSpec): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const d of t.dims) w.varint(1, d);
+  w.varint(2, t.dataType);
+  w.string(8, t.name);
+  let raw: Buffer;
+  if (t.dataType === FLOAT) {
+    raw = Buffer.alloc(4 * t.values.length);
+    for (let i = 0; i < t.values.length; i++) raw.writeFloatLE(t.values[i]!, 4 * i);
+  } else {
+    raw = Buffer.alloc(8 * t.values.length);
+    for (let i = 0; i < t.values.length; i++) raw.writeBigInt64LE(BigInt(t.values[i]!), 8 * i);
+  }
+  w.bytes(9, raw);
+  return w;
+}
+
+export type Dim = number | string;
+export interface ValueSpec {
+  name: string;
+  elemType: number;
+  shape: Dim[];
+}
+
+function valueInfo(v: ValueSpec): ProtoWriter {
+  const shape = new ProtoWriter();
+  for (const d of v.shape) shape.message(1, typeof d === "number" ? new ProtoWriter().varint(1, d) : new ProtoWriter().string(2, d));
+  const tensorType = new ProtoWriter().varint(1, v.elemType).message(2, shape);
+  return new ProtoWriter().string(1, v.name).message(2, new ProtoWriter().message(1, tensorType));
+}
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  name?: string;
+  /** Integer attributes (e.g. axis). */
+  ints?: Record<string, number>;
+}
+
+function nodeProto(n: NodeSpec, index: number): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  w.string(3, n.name ?? `${n.op}_${index}`);
+  w.string(4, n.op);
+  for (const [name, value] of Object.entries(n.ints ?? {})) w.message(5, new ProtoWriter().string(1, name).varint(3, value).varint(20, 2));
+  return w;
+}
+
+export function encodeModel(graph: { nodes: NodeSpec[]; initializers: TensorSpec[]; inputs: ValueSpec[]; outputs: ValueSpec[] }, opset = 17): Buffer {
+  const g = new ProtoWriter();
+  graph.nodes.forEach((n, i) => g.message(1, nodeProto(n, i)));
+  g.string(2, "test_graph");
+  for (const t of graph.initializers) g.message(5, tensorProto(t));
+  for (const v of graph.inputs) g.message(11, valueInfo(v));
+  for (const v of graph.outputs) g.message(12, valueInfo(v));
+  return new ProtoWriter().varint(1, 8).string(2, "perplexity-lens-tests").message(7, g).message(8, new ProtoWriter().string(1, "").varint(2, opset)).finish();
+}
+
+// ---------------------------------------------------------------- models
+
+/** logits[b, s, :] = row, whatever the input: a Gather from a [vocab, vocab] table whose rows all equal `row`. */
+export function constantLogitsModel(row: number[]): Buffer {
+  const v = row.length;
+  const table: number[] = [];
+  for (let i = 0; i < v; i++) table.push(...row);
+  return encodeModel({
+    nodes: [{ op: "Gather", inputs: ["table", "input_ids"], outputs: ["logits"], ints: { axis: 0 } }],
+    initializers: [{ name: "table", dataType: FLOAT, dims: [v, v], values: table }],
+    inputs: [{ name: "input_ids", elemType: INT64, shape: ["batch", "seq"] }],
+    outputs: [{ name: "logits", elemType: FLOAT, shape: ["batch", "seq", v] }],
+  });
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+/** The running-sum model's weights as stored (rounded to float32): embedding [vocab, dim], head [dim, vocab]. */
+export function runningSumWeights(vocab: number, dim: number, seed = 1): { embedding: number[]; head: number[] } {
+  const rand = seededRandom(seed);
+  const embedding = Array.from({ length: vocab * dim }, () => Math.fround(rand() * 0.6));
+  const head = Array.from({ length: dim * vocab }, () => Math.fround(rand() * 3));
+  return { embedding, head };
+}
+
+/**
+ * A one-layer causal LM with a KV cache: present.0.key = concat(past.0.key, E[x]) over the sequence axis, and
+ * logits at position t = tanh(Σ_{s≤t} key_s) · W. Inputs follow Optimum's names; attention_mask and position_ids are
+ * declared (as real exports do) but unused.
+ */
+export function runningSumModel(vocab: number, dim: number, seed = 1): Buffer {
+  const { embedding, head } = runningSumWeights(vocab, dim, seed);
+  const kvShape: Dim[] = ["batch", 1, "past", dim];
+  return encodeModel({
+    nodes: [
+      { op: "Gather", inputs: ["embedding", "input_ids"], outputs: ["emb"], ints: { axis: 0 } },
+      { op: "Unsqueeze", inputs: ["emb", "axis1"], outputs: ["emb4"] },
+      { op: "Concat", inputs: ["past_key_values.0.key", "emb4"], outputs: ["present.0.key"], ints: { axis: 2 } },
+      { op: "Concat", inputs: ["past_key_values.0.value", "emb4"], outputs: ["present.0.value"], ints: { axis: 2 } },
+      { op: "CumSum", inputs: ["present.0.key", "axis2scalar"], outputs: ["running"] },
+      { op: "Shape", inputs: ["input_ids"], outputs: ["idsShape"] },
+      { op: "Gather", inputs: ["idsShape", "index1"], outputs: ["seqLen"], ints: { axis: 0 } },
+      { op: "Neg", inputs: ["seqLen"], outputs: ["minusSeqLen"] },
+      { op: "Slice", inputs: ["running", "minusSeqLen", "bigEnd", "axis2"], outputs: ["lastRunning"] },
+      { op: "Squeeze", inputs: ["lastRunning", "axis1"], outputs: ["hidden"] },
+      { op: "Tanh", inputs: ["hidden"], outputs: ["squashed"] },
+      { op: "MatMul", inputs: ["squashed", "head"], outputs: ["logits"] },
+    ],
+    initializers: [
+      { name: "embedding", dataType: FLOAT, dims: [vocab, dim], values: embedding },
+      { name: "head", dataType: FLOAT, dims: [dim, vocab], values: head },
+      { name: "axis1", dataType: INT64, dims: [1], values: [1] },
+      { name: "axis2", dataType: INT64, dims: [1], values: [2] },
+      { name: "axis2scalar", dataType: INT64, dims: [], values: [2] },
+      { name: "index1", dataType: INT64, dims: [1], values: [1] },
+      { name: "bigEnd", dataType: INT64, dims: [1], values: [2 ** 53 - 1] },
+    ],
+    inputs: [
+      { name: "input_ids", elemType: INT64, shape: ["batch", "seq"] },
+      { name: "attention_mask", elemType: INT64, shape: ["batch", "total"] },
+      { name: "position_ids", elemType: INT64, shape: ["batch", "seq"] },
+      { name: "past_key_values.0.key", elemType: FLOAT, shape: kvShape },
+      { name: "past_key_values.0.value", elemType: FLOAT, shape: kvShape },
+    ],
+    outputs: [
+      { name: "logits", elemType: FLOAT, shape: ["batch", "seq", vocab] },
+      { name: "present.0.key", elemType: FLOAT, shape: ["batch", 1, "total", dim] },
+      { name: "present.0.value", elemType: FLOAT, shape: ["batch", 1, "total", dim] },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------- tokenizers and folders
+
+/** GPT-2's byte → printable character table. */
+export function bytesToUnicode(): Map<number, string> {
+  const bs: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  return new Map(bs.map((b, i) => [b, String.fromCodePoint(cs[i]!)]));
+}
+
+/** Byte-level BPE without merges: id = byte value, 256 = <|endoftext|>. */
+export function byteTokenizer(): { tokenizer: object; config: object } {
+  const table = bytesToUnicode();
+  const vocab: Record<string, number> = {};
+  for (let b = 0; b < 256; b++) vocab[table.get(b)!] = b;
+  vocab["<|endoftext|>"] = 256;
+  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    tokenizer: {
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: [{ id: 256, content: "<|endoftext|>", single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+      normalizer: null,
+      pre_tokenizer: byteLevel,
+      post_processor: byteLevel,
+      decoder: byteLevel,
+      model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "", fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    },
+    config: { add_bos_token: false, bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", clean_up_tokenization_spaces: false, tokenizer_class: "GPT2Tokenizer" },
+  };
+}
+
+/**
+ * Whole words from a fixed list, split on whitespace (BPE with ignore_merges: a word in the vocabulary is one token).
+ * `endOfText` is appended as a special token; it serves as the prefix token (the tokenizer adds no BOS).
+ */
+export function wordTokenizer(words: string[], endOfText = "<|endoftext|>"): { tokenizer: object; config: object } {
+  const vocab: Record<string, number> = {};
+  words.forEach((w, i) => (vocab[w] = i));
+  vocab[endOfText] = words.length;
+  return {
+    tokenizer: {
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: [{ id: words.length, content: endOfText, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+      normalizer: null,
+      pre_tokenizer: { type: "WhitespaceSplit" },
+      post_processor: null,
+      decoder: null,
+      model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: true, vocab, merges: [] },
+    },
+    config: { add_bos_token: false, eos_token: endOfText, clean_up_tokenization_spaces: false },
+  };
+}
+
+export function gpt2Config(vocab: number, layers: number, heads: number, embd: number, positions: number): object {
+  return { model_type: "gpt2", vocab_size: vocab, n_layer: layers, n_head: heads, n_embd: embd, n_positions: positions };
+}
+
+export function writeModelFolder(dir: string, parts: { config: object; tokenizer: object; tokenizerConfig: object; onnx: Uint8Array }): string {
+  fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(parts.config));
+  fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(parts.tokenizer));
+  fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify(parts.tokenizerConfig));
+  fs.writeFileSync(path.join(dir, "onnx", "model.onnx"), parts.onnx);
+  return dir;
+}
+
+/** A model folder with the running-sum model (vocab 257, byte tokenizer) and a small context, in a fresh temp dir. */
+export function runningSumFolder(dir: string, options: { dim?: number; positions?: number; seed?: number } = {}): string {
+  const dim = options.dim ?? 8;
+  const { tokenizer, config } = byteTokenizer();
+  return writeModelFolder(dir, {
+    config: gpt2Config(257, 1, 1, dim, options.positions ?? 64),
+    tokenizer,
+    tokenizerConfig: config,
+    onnx: runningSumModel(257, dim, options.seed ?? 1),
+  });
+}
+
+/** A model folder with constant logits over `words` + <|endoftext|> (whose logit is −1e9: probability exactly 0). */
+export function constantWordsFolder(dir: string, words: string[], wordLogits: number[]): string {
+  const { tokenizer, config } = wordTokenizer(words);
+  return writeModelFolder(dir, {
+    config: gpt2Config(words.length + 1, 1, 1, 4, 64),
+    tokenizer,
+    tokenizerConfig: config,
+    onnx: constantLogitsModel([...wordLogits, -1e9]),
+  });
+}
