@@ -39,7 +39,7 @@ export interface DocumentView {
 /** The KV-cache section: the engine's counters and what the panel derives from them. */
 export interface CacheView {
   stats: KvCacheStats;
-  /** Why this update was sent, e.g. "adapter changed" (shown next to a reset). */
+  /** Why the cache was just reset, e.g. "adapter changed"; null when this update is not a reset. */
   reason: string | null;
   /** The terms of the bytes formula with the current model's numbers; null before a model is known. */
   bytes: KvBytesBreakdown | null;

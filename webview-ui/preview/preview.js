@@ -7,9 +7,9 @@
  *
  *   node webview-ui/preview/preview.js [--out DIR] [--width 360]
  *
- * It serves a page like the one the host builds (same CSP: default-src 'none', nonce'd script, styles
- * only from the server) with a fake `acquireVsCodeApi` that answers `ready` with sample data built by
- * the real src/core/documentStats.ts, in VS Code's Dark Modern, Light Modern and High Contrast colours.
+ * It serves the page the host builds (src/extension/panel/panelHtml.ts: CSP default-src 'none', nonce'd
+ * script, styles only from the webview's resource origin) with a fake `acquireVsCodeApi` that answers
+ * `ready` with sample data built by the real src/core/documentStats.ts, in VS Code's Dark Modern, Light Modern and High Contrast colours.
  * It fails on CSP violations, page errors and console errors, checks that clicking a surprising token
  * posts `revealToken`, and that a reload restores the panel from getState before any data is posted.
  * Screenshots: DIR/panel-{dark,light,hc}.png, panel-tab-dark.png (wide), panel-empty-dark.png,
@@ -33,16 +33,28 @@ const argValue = (name, fallback) => {
 const outDir = path.resolve(argValue("--out", "/tmp/perplexity-lens-preview"));
 const sidebarWidth = Number(argValue("--width", "360"));
 
-/** Loads a dependency-free TypeScript module of src/ (type imports only) by transpiling it. */
-function loadTs(relativePath) {
+/** Loads a TypeScript module of src/ whose only run-time imports are in `modules`, by transpiling it. */
+function loadTs(relativePath, modules = {}) {
   const source = fs.readFileSync(path.join(root, relativePath), "utf8");
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
   const module = { exports: {} };
-  new Function("module", "exports", "require", outputText)(module, module.exports, require);
+  const requireFrom = (name) => {
+    if (name in modules) return modules[name];
+    throw new Error(`${relativePath} requires ${name}, which the preview does not provide`);
+  };
+  new Function("module", "exports", "require", outputText)(module, module.exports, requireFrom);
   return module.exports;
 }
 
 const { documentStats, kvBytesBreakdown, RescoreHistory } = loadTs("src/core/documentStats.ts");
+
+/** Just enough of `vscode` for the host's panelHtml(): Uri.joinPath. */
+const fakeVscode = {
+  Uri: { joinPath: (base, ...parts) => ({ path: [base.path, ...parts].join("/") }) },
+};
+const { panelHtml } = loadTs("src/extension/panel/panelHtml.ts", { vscode: fakeVscode, "node:crypto": crypto });
 
 // ---------------------------------------------------------------- sample data
 
@@ -287,20 +299,21 @@ function themeCss(theme) {
 }
 
 /**
- * The page: the host's CSP, theme variables in a stylesheet (as VS Code puts them on <html>), a fake
- * acquireVsCodeApi, then the bundle. `mode` "data" answers ready with sample data; "empty" with nulls;
- * "silent" posts nothing (to see what getState restored).
+ * The page: exactly the host's HTML (src/extension/panel/panelHtml.ts, with its CSP and nonce), served
+ * from `origin` as VS Code serves webview resources, plus two things VS Code provides: the theme's
+ * variables (a stylesheet here) and `acquireVsCodeApi` (a fake here, in a script with the page's nonce).
+ * `mode` "data" answers ready with sample data; "empty" with nulls; "silent" posts nothing (to see
+ * what getState restored).
  */
-function page(origin, theme, mode, nonce) {
-  const csp = `default-src 'none'; style-src ${origin}; font-src ${origin}; img-src ${origin} data:; script-src 'nonce-${nonce}'`;
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${origin}/theme-${theme}.css">
-<link rel="stylesheet" href="${origin}/panel.css">
-</head><body class="${themes[theme].bodyClass}"><main id="app" aria-live="polite"></main>
-<script nonce="${nonce}">
+function page(origin, theme, mode) {
+  const webview = {
+    cspSource: origin,
+    asWebviewUri: (uri) => ({ toString: () => `${origin}/${path.basename(uri.path)}` }),
+  };
+  const html = panelHtml(webview, { path: "/extension" }, "Perplexity Lens");
+  const nonce = /script-src 'nonce-([^']+)'/.exec(html)?.[1];
+  if (!nonce) throw new Error("the host's HTML has no script nonce in its CSP");
+  const fakeApi = `<script nonce="${nonce}">
   window.__posted = [];
   window.__violations = [];
   document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
@@ -324,8 +337,11 @@ function page(origin, theme, mode, nonce) {
     };
   };
 </script>
-<script nonce="${nonce}" src="${origin}/webview.js"></script>
-</body></html>`;
+`;
+  return html
+    .replace("<head>", `<head>\n<link rel="stylesheet" href="${origin}/theme-${theme}.css">`)
+    .replace("<body>", `<body class="${themes[theme].bodyClass}">`)
+    .replace(`<script nonce="${nonce}" src=`, `${fakeApi}<script nonce="${nonce}" src=`);
 }
 
 async function browserPath() {
@@ -344,10 +360,9 @@ async function main() {
   let origin = "";
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", origin);
-    const nonce = crypto.randomBytes(16).toString("base64");
     const pageMatch = /^\/(dark|light|hc)\/(data|empty|silent)$/.exec(url.pathname);
     if (pageMatch) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, pageMatch[1], pageMatch[2], nonce));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, pageMatch[1], pageMatch[2]));
       return;
     }
     const themeMatch = /^\/theme-(dark|light|hc)\.css$/.exec(url.pathname);

@@ -130,7 +130,10 @@ export class LensPanel implements vscode.Disposable {
     this.markDirty("document", "cache");
   }
 
-  /** New KV-cache counters outside a score, e.g. after an adapter switch reset the cache (`reason`). */
+  /**
+   * New KV-cache counters outside a score. `reason` says why the cache was reset, e.g. "adapter
+   * changed"; the panel shows it until the next score arrives.
+   */
   showCache(stats: KvCacheStats, reason?: string): void {
     this.cacheStats = stats;
     this.cacheReason = reason ?? null;
@@ -161,7 +164,13 @@ export class LensPanel implements vscode.Disposable {
     view.webview.options = panelWebviewOptions(this.extensionUri);
     view.webview.html = panelHtml(view.webview, this.extensionUri, panelTitle);
     const connection = this.connect(view.webview, "view");
-    view.onDidDispose(() => this.disconnect(connection));
+    const visibility = view.onDidChangeVisibility(() => {
+      if (!view.visible) connection.pageUnloaded();
+    });
+    view.onDidDispose(() => {
+      visibility.dispose();
+      this.disconnect(connection);
+    });
   }
 
   private adoptTab(panel: vscode.WebviewPanel): void {
@@ -174,7 +183,11 @@ export class LensPanel implements vscode.Disposable {
     panel.webview.options = panelWebviewOptions(this.extensionUri);
     panel.webview.html = panelHtml(panel.webview, this.extensionUri, panelTitle);
     const connection = this.connect(panel.webview, "tab");
+    const viewState = panel.onDidChangeViewState(() => {
+      if (!panel.visible) connection.pageUnloaded();
+    });
     panel.onDidDispose(() => {
+      viewState.dispose();
       this.disconnect(connection);
       if (this.tab === panel) this.tab = undefined;
     });
@@ -250,7 +263,7 @@ export class LensPanel implements vscode.Disposable {
     if (!this.cacheStats) return null;
     return {
       stats: this.cacheStats,
-      reason: this.cacheReason ?? this.cacheStats.lastReset ?? null,
+      reason: this.cacheReason,
       bytes: this.model ? kvBytesBreakdown(this.model, this.cacheStats.tokensCached) : null,
       lastRescore: this.lastRescore,
       history: [...this.history.records],

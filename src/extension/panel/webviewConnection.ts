@@ -29,6 +29,14 @@ export class WebviewConnection implements vscode.Disposable {
     return this.ready;
   }
 
+  /**
+   * The webview's page went away (a view hidden without retainContextWhenHidden): hold posts until
+   * the reloaded page says `ready` again and gets everything anew.
+   */
+  pageUnloaded(): void {
+    this.ready = false;
+  }
+
   /** Posts if the webview is ready; returns whether it was posted. */
   post(message: ExtToWebviewMessage): boolean {
     if (!this.ready) return false;

@@ -33,6 +33,7 @@ export const cacheSection: PanelSection = {
         ["budget", budgetFraction === null ? "no budget" : `${percent(budgetFraction)} of ${bytes(stats.budgetBytes)}`, budgetFraction === null ? null : budget],
         ["hit rate", percent(stats.hitRate), `${integer(stats.tokensReused)} reused · ${integer(stats.tokensRecomputed)} recomputed since the engine started`],
         ["evictions", integer(stats.evictions)],
+        stats.lastReset ? ["last reset", stats.lastReset] : null,
       ]),
       h("h3", undefined, "Last rescore"),
       lastRescore(cache),
