@@ -12,6 +12,7 @@ import {
 } from "../../src/protocol/webview";
 import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../src/core/documentStats";
 import type { KvCacheStats, Metrics, ModelInfo, TokenScore } from "../../src/core/types";
+import { LatestWinsThrottle } from "../../src/extension/panel/latestWinsThrottle";
 
 const model: ModelInfo = {
   name: "lens-gpt2-bpe4k",
@@ -177,4 +178,51 @@ test("invalid messages are described briefly for the log", () => {
   assert.equal(describeInvalidMessage(3), "not an object (number)");
   assert.equal(describeInvalidMessage({}), "no string `type`");
   assert.equal(describeInvalidMessage({ type: "bogus" }), 'type "bogus" unknown or malformed');
+});
+
+// ---------------------------------------------------------------- delivery: the host throttles what it posts
+
+test("updates: the first goes out at once, a burst within 200 ms becomes one trailing update with the latest state", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  let clock = 1000;
+  let state = "a";
+  const sent: string[] = [];
+  const throttle = new LatestWinsThrottle(200, () => sent.push(`${state}@${clock}`), () => clock);
+
+  throttle.schedule();
+  assert.deepEqual(sent, ["a@1000"]);
+
+  clock = 1050;
+  state = "b";
+  throttle.schedule(); // waits until 1200
+  clock = 1100;
+  state = "c";
+  throttle.schedule(); // same pending update, now with c
+  assert.deepEqual(sent, ["a@1000"]);
+
+  clock = 1200;
+  t.mock.timers.tick(150);
+  assert.deepEqual(sent, ["a@1000", "c@1200"]);
+
+  // Quiet for longer than the interval: the next one goes out at once again.
+  clock = 1500;
+  state = "d";
+  throttle.schedule();
+  assert.deepEqual(sent, ["a@1000", "c@1200", "d@1500"]);
+
+  // flush() sends a pending update now (a webview became ready); nothing pending, nothing sent.
+  clock = 1550;
+  state = "e";
+  throttle.schedule();
+  throttle.flush();
+  throttle.flush();
+  assert.deepEqual(sent, ["a@1000", "c@1200", "d@1500", "e@1550"]);
+
+  // After dispose nothing more is sent.
+  clock = 1600;
+  throttle.schedule();
+  throttle.dispose();
+  t.mock.timers.tick(1000);
+  throttle.schedule();
+  assert.equal(sent.length, 4);
 });
