@@ -165,7 +165,7 @@ export function describeMethod(method: MethodInfo): string {
     method.adapters && method.adapters.length > 0
       ? ` LoRA adapters active: ${method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")}.`
       : "";
-  if (method.method === "sliding") {
+  if (method.method === "sliding" && method.stride < method.window) {
     const context = method.window - method.stride;
     return (
       `Sliding window of ${method.window} tokens moved by ${method.stride}: ` +
@@ -174,8 +174,9 @@ export function describeMethod(method: MethodInfo): string {
       adapters
     );
   }
+  // A sliding window moved by a whole window is the rolling method.
   return (
-    `Rolling windows of ${method.window} tokens, not overlapping: ` +
+    `${method.method === "sliding" ? "Sliding" : "Rolling"} windows of ${method.window} tokens, not overlapping: ` +
     `context restarts at each window boundary, so tokens early in a window see little context.` +
     prefix +
     adapters

@@ -181,6 +181,7 @@ test("method stated plainly", () => {
   const rolling = describeMethod({ method: "rolling", window: 512, stride: 512, prefix: "", adapters: [{ name: "legal", scale: 0.5 }] });
   assert.match(rolling, /^Rolling windows of 512 tokens, not overlapping/);
   assert.match(rolling, /LoRA adapters active: legal × 0.5\.$/);
+  assert.match(describeMethod({ method: "sliding", window: 64, stride: 64, prefix: "" }), /^Sliding windows of 64 tokens, not overlapping: context restarts/);
 });
 
 test("document statistics bundle and budget use", () => {

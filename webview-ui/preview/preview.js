@@ -5,7 +5,10 @@
  * Renders the panel's webview outside VS Code and takes screenshots, for a visual check of
  * dist/webview/webview.js + panel.css (run `npm run build` first).
  *
- *   node webview-ui/preview/preview.js [--out DIR] [--width 360]
+ *   node webview-ui/preview/preview.js [--out DIR] [--width 360] [--score-json F --model-json F]
+ *
+ * With --score-json (the output of `perplexity-lens score FILE --json`) and --model-json (of
+ * `perplexity-lens info --json`) it shows those real numbers instead of the synthetic sample.
  *
  * It serves the page the host builds (src/extension/panel/panelHtml.ts: CSP default-src 'none', nonce'd
  * script, styles only from the webview's resource origin) with a fake `acquireVsCodeApi` that answers
@@ -13,7 +16,7 @@
  * It fails on CSP violations, page errors and console errors, checks that clicking a surprising token
  * posts `revealToken`, and that a reload restores the panel from getState before any data is posted.
  * Screenshots: DIR/panel-{dark,light,hc}.png, panel-tab-dark.png (wide), panel-empty-dark.png,
- * panel-restored-light.png, each also cut in 800-px parts (*.partN.png). DIR defaults to
+ * panel-restored-light.png, panel-reset-light.png (the KV-cache section with its reset notice), each also cut in 800-px parts (*.partN.png). DIR defaults to
  * /tmp/perplexity-lens-preview.
  *
  * Browser: /usr/bin/chromium if present, else @sparticuz/chromium's bundled binary.
@@ -32,6 +35,9 @@ const argValue = (name, fallback) => {
 };
 const outDir = path.resolve(argValue("--out", "/tmp/perplexity-lens-preview"));
 const sidebarWidth = Number(argValue("--width", "360"));
+/** Real data instead of the synthetic sample: `perplexity-lens score FILE --json` and `perplexity-lens info --json`. */
+const scoreJsonPath = argValue("--score-json", "");
+const modelJsonPath = argValue("--model-json", "");
 
 /** Loads a TypeScript module of src/ whose only run-time imports are in `modules`, by transpiling it. */
 function loadTs(relativePath, modules = {}) {
@@ -69,7 +75,65 @@ function random(seed) {
   };
 }
 
-function sampleData() {
+/** Messages built from a real `score --json` report and `info --json` model description. */
+function realData() {
+  const report = JSON.parse(fs.readFileSync(scoreJsonPath, "utf8"));
+  const model = JSON.parse(fs.readFileSync(modelJsonPath, "utf8"));
+  const tokens = report.tokens;
+  const tokensCached = Math.min(tokens.length, model.contextLength);
+  const history = new RescoreHistory(40);
+  const fullMillis = tokens.length * 0.06;
+  history.add("sample.txt", { tokensReused: 0, tokensRecomputed: tokens.length, millis: fullMillis, fullRescoreMillisEstimate: fullMillis }, Date.now() - 5000);
+  history.add("sample.txt", { tokensReused: tokens.length - 40, tokensRecomputed: 40, millis: 2.4, fullRescoreMillisEstimate: fullMillis }, Date.now());
+  const last = history.records[history.records.length - 1];
+  const cacheStats = {
+    tokensCached,
+    bytesHeld: model.kvBytesPerToken * tokensCached,
+    budgetBytes: 64 * 1024 * 1024,
+    layerShape: [1, model.numKvHeads, tokensCached, model.headDim],
+    tokensReused: last.tokensReused,
+    tokensRecomputed: tokens.length + 40,
+    hitRate: last.tokensReused / (last.tokensReused + tokens.length + 40),
+    evictions: 0,
+    lastReset: "model loaded",
+  };
+  const document = {
+    docUri: "file:///home/user/sample.txt",
+    fileName: "sample.txt",
+    version: 2,
+    modelName: report.model.name,
+    method: report.method,
+    metrics: report.metrics,
+    stats: documentStats(report, { mostSurprisingCount: 20 }),
+    scoredAt: last.at,
+  };
+  const cache = {
+    stats: cacheStats,
+    reason: null,
+    bytes: kvBytesBreakdown(model, tokensCached),
+    lastRescore: { tokensReused: last.tokensReused, tokensRecomputed: last.tokensRecomputed, millis: last.millis, fullRescoreMillisEstimate: last.fullRescoreMillisEstimate },
+    history: [...history.records],
+    historyTotals: history.aggregates(),
+  };
+  return [
+    { type: "model", model },
+    { type: "document", document },
+    { type: "cache", cache },
+  ];
+}
+
+/** The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch). */
+function sampleData(reset = false) {
+  const messages = syntheticOrRealData();
+  if (reset) {
+    const cache = messages.find((m) => m.type === "cache")?.cache;
+    if (cache) cache.reason = "adapter changed (legal × 1.0)";
+  }
+  return messages;
+}
+
+function syntheticOrRealData() {
+  if (scoreJsonPath && modelJsonPath) return realData();
   const text =
     "The quick brown fox jumps over the lazy dog. Perplexity measures how surprised a language model is by a text: " +
     "the exponential of the mean negative log-likelihood per token.\n\tA zebra quantized the eigenvalues of Tuesday.\n" +
@@ -318,7 +382,7 @@ function page(origin, theme, mode) {
   window.__violations = [];
   document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
   const mode = ${JSON.stringify(mode)};
-  const sample = ${mode === "data" ? JSON.stringify(sampleData()) : "[]"};
+  const sample = ${mode === "data" || mode === "reset" ? JSON.stringify(sampleData(mode === "reset")) : "[]"};
   let acquired = false;
   window.acquireVsCodeApi = () => {
     if (acquired) throw new Error("acquireVsCodeApi called twice");
@@ -327,7 +391,7 @@ function page(origin, theme, mode) {
       postMessage(message) {
         window.__posted.push(message);
         if (message.type !== "ready") return;
-        const answers = mode === "data" ? sample : mode === "empty"
+        const answers = mode === "data" || mode === "reset" ? sample : mode === "empty"
           ? [{ type: "model", model: null }, { type: "document", document: null }, { type: "cache", cache: null }]
           : [];
         for (const answer of answers) setTimeout(() => window.postMessage(answer, "*"), 0);
@@ -360,7 +424,7 @@ async function main() {
   let origin = "";
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", origin);
-    const pageMatch = /^\/(dark|light|hc)\/(data|empty|silent)$/.exec(url.pathname);
+    const pageMatch = /^\/(dark|light|hc)\/(data|reset|empty|silent)$/.exec(url.pathname);
     if (pageMatch) {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, pageMatch[1], pageMatch[2]));
       return;
@@ -421,6 +485,13 @@ async function main() {
     await tab.close();
   }
 
+  // A cache reset is announced.
+  const resetTab = await open("light", "reset");
+  const notice = await resetTab.evaluate(() => document.querySelector(".notice")?.textContent ?? null);
+  if (notice !== "Cache reset: adapter changed (legal × 1.0)") problems.push(`the reset notice reads ${JSON.stringify(notice)}`);
+  await resetTab.locator('vscode-collapsible[data-section="cache"]').screenshot({ path: path.join(outDir, "panel-reset-light.png") });
+  await resetTab.close();
+
   // Wide, as an editor tab.
   const wide = await open("dark", "data", 1000);
   await shoot(wide, "panel-tab-dark");
@@ -429,7 +500,7 @@ async function main() {
   await wide.click(".surprising .token-button >> nth=0");
   const posted = await wide.evaluate(() => /** @type {any} */ (window).__posted);
   const reveal = posted.find((m) => m.type === "revealToken");
-  if (!reveal || reveal.docUri !== "file:///home/user/notes.md" || !(reveal.end > reveal.start)) {
+  if (!reveal || !/^file:\/\/\/home\/user\/(notes.md|sample.txt)$/.test(reveal.docUri) || !(reveal.end > reveal.start)) {
     problems.push(`clicking a token posted ${JSON.stringify(posted)}`);
   } else {
     console.log(`click → ${JSON.stringify(reveal)}`);

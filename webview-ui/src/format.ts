@@ -7,10 +7,18 @@ export function integer(value: number): string {
   return Math.round(value).toLocaleString(locale);
 }
 
-/** A number with `digits` significant digits, without exponent for everyday magnitudes. */
+const superscriptDigits = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+
+/** A number with `digits` significant digits; very large or small ones as 1.165 × 10⁹. */
 export function significant(value: number | null | undefined, digits = 4): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "—";
-  if (value !== 0 && (Math.abs(value) >= 1e7 || Math.abs(value) < 1e-3)) return value.toExponential(digits - 1);
+  if (value !== 0 && (Math.abs(value) >= 1e7 || Math.abs(value) < 1e-3)) {
+    const [mantissa = "", exponent = "0"] = value.toExponential(digits - 1).split("e");
+    const power = Number(exponent);
+    const sign = power < 0 ? "⁻" : "";
+    const superscript = String(Math.abs(power)).replace(/\d/g, (d) => superscriptDigits[Number(d)] ?? d);
+    return `${mantissa} × 10${sign}${superscript}`;
+  }
   return Number(value.toPrecision(digits)).toLocaleString(locale, { maximumFractionDigits: 6 });
 }
 
