@@ -26,7 +26,7 @@
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { startCodeServer, launchBrowser, workbenchUrl } = require("./lib/codeServer");
+const { startCodeServer, launchBrowser, workbenchUrl, writeUserSettings } = require("./lib/codeServer");
 const { startUiBridge } = require("./lib/uiBridge");
 const { runCleanups } = require("./lib/processGroups");
 
@@ -115,7 +115,7 @@ async function main() {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "perplexity-lens-test-"));
   const reportFile = path.join(workDir, "report.txt");
   fs.writeFileSync(reportFile, "");
-  writeUserSettings(workDir);
+  writeUserSettings(path.join(workDir, "user-data"));
 
   const started = Date.now();
   const server = await startCodeServer({ workDir, extraArgs: ["--vscode-option", "enable-smoke-test-driver"] });
@@ -202,32 +202,6 @@ function findFiles(dir, re) {
     .readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((f) => path.join(dir, f))
     .filter((f) => re.test(f) && fs.statSync(f).isFile());
-}
-
-/**
- * Settings that keep the test workbench quiet and offline: no welcome page, no update or
- * extension-gallery checks, no telemetry, no AI features prompting for sign-in.
- * @param {string} workDir
- */
-function writeUserSettings(workDir) {
-  const dir = path.join(workDir, "user-data", "User");
-  fs.mkdirSync(dir, { recursive: true });
-  const settings = {
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": false,
-    "workbench.enableExperiments": false,
-    "telemetry.telemetryLevel": "off",
-    "update.mode": "none",
-    "extensions.autoCheckUpdates": false,
-    "extensions.autoUpdate": false,
-    "extensions.ignoreRecommendations": true,
-    "security.workspace.trust.enabled": false,
-    "chat.disableAIFeatures": true,
-    "git.enabled": false,
-    "window.confirmBeforeClose": "never",
-    "workbench.secondarySideBar.defaultVisibility": "hidden",
-  };
-  fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));
 }
 
 main().then(

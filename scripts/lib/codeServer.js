@@ -69,6 +69,7 @@ function httpStatus(url) {
  * @property {string} userDataDir
  * @property {string} extensionsDir
  * @property {string} logFile
+ * @property {Promise<number | null>} exited  resolves with code-server's exit code when it stops
  * @property {() => Promise<void>} stop
  */
 
@@ -171,7 +172,13 @@ async function startCodeServer(opts = {}) {
     const pgid = /** @type {number} */ (child.pid);
     registerGroup(pgid);
     let exited = false;
-    child.on("exit", () => (exited = true));
+    /** @type {Promise<number | null>} */
+    const exitedPromise = new Promise((resolve) =>
+      child.on("exit", (code) => {
+        exited = true;
+        resolve(code);
+      }),
+    );
 
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
@@ -199,8 +206,36 @@ async function startCodeServer(opts = {}) {
       if (!opts.keepWorkDir && !opts.workDir) fs.rmSync(workDir, { recursive: true, force: true });
     };
     const unregister = registerCleanup(stop);
-    return { url, authority: `127.0.0.1:${port}`, port, pgid, workDir, userDataDir, extensionsDir, logFile, stop };
+    return { url, authority: `127.0.0.1:${port}`, port, pgid, workDir, userDataDir, extensionsDir, logFile, exited: exitedPromise, stop };
   }
+}
+
+/**
+ * Settings that keep the workbench quiet and offline: no welcome page, no update or extension-gallery
+ * checks, no telemetry, no AI features asking to sign in.
+ * @param {string} userDataDir
+ * @param {Record<string, unknown>} [extra]
+ */
+function writeUserSettings(userDataDir, extra = {}) {
+  const dir = path.join(userDataDir, "User");
+  fs.mkdirSync(dir, { recursive: true });
+  const settings = {
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.enableExperiments": false,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "extensions.ignoreRecommendations": true,
+    "security.workspace.trust.enabled": false,
+    "chat.disableAIFeatures": true,
+    "git.enabled": false,
+    "window.confirmBeforeClose": "never",
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));
 }
 
 /** The browser's flags: headless, no GPU, no background traffic (nothing may reach the network). */
@@ -256,4 +291,4 @@ function workbenchUrl(server, folder, payload) {
   return `${server.url}/${s ? `?${s}` : ""}`;
 }
 
-module.exports = { startCodeServer, runCodeServerCli, launchBrowser, chromiumExecutable, workbenchUrl, freePort, CHROMIUM_ARGS };
+module.exports = { startCodeServer, writeUserSettings, runCodeServerCli, launchBrowser, chromiumExecutable, workbenchUrl, freePort, CHROMIUM_ARGS };
