@@ -36,7 +36,7 @@ function post(url: string, body: object): Promise<Reply> {
         res.on("end", () => {
           try {
             resolve(JSON.parse(text) as Reply);
-          } catch (e) {
+          } catch {
             reject(new Error(`UI bridge answered ${res.statusCode ?? "?"}: ${text.slice(0, 200)}`));
           }
         });
@@ -100,6 +100,38 @@ export class UiBridge {
 
   frames(): Promise<{ name: string; url: string }[]> {
     return this.call("frames");
+  }
+
+  /**
+   * Opens a quick input with `keys` (F1: command palette, Control+P: Quick Open), types `text` and
+   * clicks the first row containing `rowText`. The palette fills in asynchronously (contributed
+   * commands appear once the extension host has scanned the extensions), so on a busy machine it is
+   * reopened a few times before giving up.
+   */
+  async pick(keys: string, text: string, rowText: string = text, attempts = 4): Promise<void> {
+    const row = `.quick-input-widget .quick-input-list .monaco-list-row:has-text(${JSON.stringify(rowText)})`;
+    for (let i = 1; ; i++) {
+      await this.press("Escape");
+      await this.press(keys);
+      if (await this.waitFor(".quick-input-widget input", { state: "visible", timeoutMs: 5_000 })) {
+        await this.type(text);
+        if (await this.waitFor(row, { state: "visible", timeoutMs: 8_000 })) {
+          await this.click(row);
+          return;
+        }
+      }
+      if (i >= attempts) throw new Error(`no quick-input row with ${JSON.stringify(rowText)} after typing ${JSON.stringify(text)}`);
+    }
+  }
+
+  /** Runs a command from the palette by its full title, e.g. "Perplexity Lens: Score Document". */
+  runCommand(title: string): Promise<void> {
+    return this.pick("F1", title);
+  }
+
+  /** Opens a workspace file through Quick Open (Ctrl+P). */
+  quickOpen(fileName: string): Promise<void> {
+    return this.pick("Control+P", fileName);
   }
 
   /** Polls `probe` until it returns a value that is not undefined, or throws after `timeoutMs`. */

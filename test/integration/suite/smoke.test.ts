@@ -75,14 +75,7 @@ describe("smoke: the extension in a real VS Code", () => {
     skipWithoutUi(this);
     this.timeout(90_000);
     assert.ok(await ui.waitFor(".monaco-workbench", { timeoutMs: 30_000, state: "visible" }), "the workbench did not render");
-    await ui.press("Escape");
-    await ui.press("Control+P");
-    assert.ok(await ui.waitFor(".quick-input-widget input", { state: "visible" }), "Quick Open did not open");
-    await ui.type("prose.md");
-    await ui.until("prose.md in the Quick Open list", async () =>
-      (await ui.query(".quick-input-list .monaco-list-row")).some((r) => r.text.includes("prose.md")) ? true : undefined,
-    );
-    await ui.press("Enter");
+    await ui.quickOpen("prose.md");
 
     const editor = await ui.until("the editor to show prose.md", async () => {
       const active = vscode.window.activeTextEditor;
