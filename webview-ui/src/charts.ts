@@ -7,11 +7,15 @@ import type { RankBucketBar, RescoreRecord, SurprisalHistogram } from "../../src
 import { s } from "./dom";
 import { clockTime, integer, millis, percent } from "./format";
 
-const width = 300;
-
-function chartRoot(height: number, label: string, className: string): SVGSVGElement {
+/**
+ * Charts are drawn at the pixel width they are shown at (the panel redraws them when it is resized),
+ * so text and lines stay 1:1 in a narrow side bar and in a wide editor tab alike.
+ */
+function chartRoot(width: number, height: number, label: string, className: string): SVGSVGElement {
   return s("svg", {
     class: `chart ${className}`,
+    width,
+    height,
     viewBox: `0 0 ${width} ${height}`,
     role: "img",
     "aria-label": label,
@@ -27,7 +31,7 @@ function niceMax(value: number): number {
 }
 
 /** Vertical bars: tokens per surprisal bin (bits), with the mean marked. */
-export function surprisalHistogramChart(histogram: SurprisalHistogram): SVGSVGElement {
+export function surprisalHistogramChart(histogram: SurprisalHistogram, width: number): SVGSVGElement {
   const height = 130;
   const left = 34;
   const right = 6;
@@ -42,7 +46,7 @@ export function surprisalHistogramChart(histogram: SurprisalHistogram): SVGSVGEl
     .filter((bin) => bin.count > 0)
     .map((bin) => `${bin.fromBits}${bin.toBits === null ? "+" : `–${bin.toBits}`} bits: ${bin.count}`)
     .join(", ");
-  const svg = chartRoot(height, `Histogram of token surprisal in bits. ${summary || "No scored tokens."}`, "histogram");
+  const svg = chartRoot(width, height, `Histogram of token surprisal in bits. ${summary || "No scored tokens."}`, "histogram");
 
   // Axes and gridlines.
   for (const fraction of [0, 0.5, 1]) {
@@ -96,10 +100,10 @@ export interface BarPart {
 }
 
 /** One horizontal bar split into parts (GLTR buckets, reused vs recomputed). */
-export function stackedBar(parts: readonly BarPart[], ariaLabel: string): SVGSVGElement {
+export function stackedBar(parts: readonly BarPart[], ariaLabel: string, width: number): SVGSVGElement {
   const height = 14;
   const total = parts.reduce((sum, part) => sum + part.value, 0);
-  const svg = chartRoot(height, ariaLabel, "stacked");
+  const svg = chartRoot(width, height, ariaLabel, "stacked");
   svg.append(s("rect", { class: "track", x: 0, y: 0, width, height, rx: 2 }));
   let x = 0;
   for (const part of parts) {
@@ -117,16 +121,17 @@ export function stackedBar(parts: readonly BarPart[], ariaLabel: string): SVGSVG
   return svg;
 }
 
-export function gltrBar(bars: readonly RankBucketBar[]): SVGSVGElement {
+export function gltrBar(bars: readonly RankBucketBar[], width: number): SVGSVGElement {
   const label = `GLTR rank buckets: ${bars.map((bar) => `${bar.label} ${integer(bar.count)} (${percent(bar.fraction)})`).join(", ")}`;
   return stackedBar(
     bars.map((bar) => ({ value: bar.count, className: `gltr-${bar.bucket}`, label: bar.label })),
     label,
+    width,
   );
 }
 
 /** One column per rescore: the share of tokens reused (bottom) and recomputed (top), oldest left. */
-export function reuseHistoryChart(records: readonly RescoreRecord[], capacity: number): SVGSVGElement {
+export function reuseHistoryChart(records: readonly RescoreRecord[], capacity: number, width: number): SVGSVGElement {
   const height = 70;
   const left = 30;
   const top = 4;
@@ -138,6 +143,7 @@ export function reuseHistoryChart(records: readonly RescoreRecord[], capacity: n
   const reused = records.reduce((sum, r) => sum + r.tokensReused, 0);
   const all = records.reduce((sum, r) => sum + r.tokensReused + r.tokensRecomputed, 0);
   const svg = chartRoot(
+    width,
     height,
     `Tokens reused per rescore over the last ${records.length} rescores: ${percent(all > 0 ? reused / all : null)} reused overall.`,
     "reuse-history",

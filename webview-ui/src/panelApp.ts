@@ -30,18 +30,36 @@ export class PanelApp {
   private readonly collapsed = new Set<string>();
   private readonly mounted: MountedSection[] = [];
   private readonly context: SectionContext;
+  /** Charts are redrawn when the content width changes by at least this many pixels. */
+  private static readonly redrawStepPixels = 8;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly host: PanelHost,
     restored: PersistedPanelState | undefined,
   ) {
-    this.context = { post: (message) => this.host.post(message) };
+    this.context = { post: (message) => this.host.post(message), chartWidth: 300 };
     if (restored) {
       this.data = { model: restored.model, document: restored.document, cache: restored.cache };
       for (const id of restored.collapsedSections) this.collapsed.add(id);
     }
+    this.context.chartWidth = this.measureChartWidth();
     this.mount();
+    new ResizeObserver(() => this.onResize()).observe(this.root);
+  }
+
+  /** The width charts get: a section's content width (without its padding), between 200 and 480 px. */
+  private measureChartWidth(): number {
+    const probe = this.mounted[0]?.body;
+    const content = probe && probe.clientWidth > 0 ? probe.clientWidth - 32 : this.root.clientWidth - 32;
+    return Math.round(Math.min(480, Math.max(200, content)));
+  }
+
+  private onResize(): void {
+    const width = this.measureChartWidth();
+    if (Math.abs(width - this.context.chartWidth) < PanelApp.redrawStepPixels) return;
+    this.context.chartWidth = width;
+    for (const mounted of this.mounted) this.draw(mounted);
   }
 
   /** Handles a message from the extension; anything invalid is reported and dropped. */

@@ -2,7 +2,7 @@ import type { CacheView } from "../../../src/protocol/webview";
 import { reuseHistoryChart, stackedBar } from "../charts";
 import { emptyState, facts, h } from "../dom";
 import { bytes, fixed, integer, millis, percent } from "../format";
-import type { PanelData, PanelSection } from "./section";
+import type { PanelData, PanelSection, SectionContext } from "./section";
 
 /** Capacity of the host's RescoreHistory: the chart keeps a slot for each. */
 const historySlots = 40;
@@ -13,7 +13,7 @@ export const cacheSection: PanelSection = {
   heading: "KV cache",
   dependsOn: ["cache", "model"],
   describe: (data) => (data.cache ? `${integer(data.cache.stats.tokensCached)} tokens · ${bytes(data.cache.stats.bytesHeld)}` : ""),
-  render(data: PanelData): Node {
+  render(data: PanelData, context: SectionContext): Node {
     const cache = data.cache;
     if (!cache) return emptyState("No cache statistics yet: they appear with the first scored document.");
     const stats = cache.stats;
@@ -36,9 +36,9 @@ export const cacheSection: PanelSection = {
         stats.lastReset ? ["last reset", stats.lastReset] : null,
       ]),
       h("h3", undefined, "Last rescore"),
-      lastRescore(cache),
+      lastRescore(cache, context.chartWidth),
       h("h3", undefined, "Reuse per rescore"),
-      history(cache),
+      history(cache, context.chartWidth),
     );
   },
 };
@@ -76,7 +76,7 @@ function bytesFormula(cache: CacheView): Node {
   );
 }
 
-function lastRescore(cache: CacheView): Node {
+function lastRescore(cache: CacheView, chartWidth: number): Node {
   const r = cache.lastRescore;
   if (!r) return emptyState("No rescore yet.");
   const speedup = r.millis > 0 ? r.fullRescoreMillisEstimate / r.millis : null;
@@ -89,6 +89,7 @@ function lastRescore(cache: CacheView): Node {
         { value: r.tokensRecomputed, className: "recomputed", label: "recomputed" },
       ],
       `Last rescore: ${r.tokensReused} tokens reused, ${r.tokensRecomputed} recomputed`,
+      chartWidth,
     ),
     h(
       "ul",
@@ -103,13 +104,13 @@ function lastRescore(cache: CacheView): Node {
   );
 }
 
-function history(cache: CacheView): Node {
+function history(cache: CacheView, chartWidth: number): Node {
   if (cache.history.length === 0) return emptyState("No rescores yet.");
   const totals = cache.historyTotals;
   return h(
     "div",
     undefined,
-    reuseHistoryChart(cache.history, historySlots),
+    reuseHistoryChart(cache.history, historySlots, chartWidth),
     h(
       "p",
       { class: "caption" },

@@ -26,14 +26,14 @@ export const documentSection: PanelSection = {
       nllFacts(doc),
       h("p", { class: "method" }, doc.stats.methodDescription),
       h("h3", undefined, "Surprisal per token"),
-      surprisalHistogramChart(doc.stats.histogram),
+      surprisalHistogramChart(doc.stats.histogram, context.chartWidth),
       h(
         "p",
         { class: "caption" },
         `mean ${fixed(doc.stats.histogram.meanBits)} bits · median ${fixed(doc.stats.histogram.medianBits)} bits · max ${fixed(doc.stats.histogram.maxBits)} bits · ${integer(doc.stats.histogram.scoredTokens)} tokens`,
       ),
       h("h3", undefined, "Rank of each token among the model's predictions (GLTR)"),
-      gltrBar(doc.stats.rankBars),
+      gltrBar(doc.stats.rankBars, context.chartWidth),
       h(
         "ul",
         { class: "legend" },

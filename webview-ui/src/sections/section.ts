@@ -16,6 +16,8 @@ export interface PanelData {
 
 export interface SectionContext {
   post(message: WebviewToExtMessage): void;
+  /** Width in CSS pixels to draw charts at (the section's content width, capped). */
+  chartWidth: number;
 }
 
 export interface PanelSection {
