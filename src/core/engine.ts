@@ -14,12 +14,17 @@ import { openModelBundle, ModelBundleError, type ModelBundle } from "./modelBund
 import { OnnxCausalLm, OnnxModelError } from "./onnxModel";
 import { countParameters, parseOnnxModel, OnnxParseError } from "./onnxProto";
 import { KvCache } from "./kvCache";
+import { LogitsStats } from "./logitsStats";
 import { buildModelInfo } from "./modelInfo";
 import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
 import { TextTokenizer } from "./tokenization";
 import { rollingWindows, slidingWindows, type ScoringWindow } from "./windows";
 import { computeMetrics } from "./metrics";
 import { silentLogger, taggedLogger, type Logger } from "./logger";
+import type { AdapterSelection } from "../protocol/engine";
+import { LoraAdapterState, type AdapterSetResult } from "./lora/adapterState";
+import { listAdapters, type AdapterCatalog } from "./lora/adapterCatalog";
+import { LoraError } from "./lora/loraError";
 
 export interface EngineOptions {
   logger?: Logger;
@@ -34,6 +39,11 @@ export interface EngineOptions {
   chunkTokens?: number;
   /** Documents whose scoring state is kept (least recently scored are forgotten first; default 64). */
   maxDocuments?: number;
+  /**
+   * Where per-token statistics are computed: "onnx" (default; onnxruntime kernels, float32) or "float64"
+   * (JavaScript, float64 accumulation; several times slower, the reference the tests compare with).
+   */
+  statistics?: "onnx" | "float64";
 }
 
 export interface LoadModelOptions {
@@ -62,6 +72,7 @@ const DEFAULT_KV_BUDGET = 256 * 1024 * 1024;
 interface LoadedModel {
   bundle: ModelBundle;
   model: OnnxCausalLm;
+  stats: LogitsStats | null;
   tokenizer: TextTokenizer;
   info: ModelInfo;
   /** Logits row length. */
@@ -88,6 +99,8 @@ export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Measured milliseconds per evaluated position (exponential average), for RescoreInfo's full-rescore estimate. */
   private msPerPosition: number | null = null;
+  /** LoRA adapters active on the loaded model; null until the first setAdapters after a load (none active). */
+  private adapters: LoraAdapterState | null = null;
 
   constructor(private readonly options: EngineOptions = {}) {
     this.logger = taggedLogger(options.logger ?? silentLogger, "engine");
@@ -124,6 +137,7 @@ export class Engine {
     const threads = options.threads ?? this.threads;
     let bundle: ModelBundle;
     let model: OnnxCausalLm | null = null;
+    let stats: LogitsStats | null = null;
     try {
       bundle = openModelBundle(dir);
       let tokenizer: TextTokenizer;
@@ -153,19 +167,25 @@ export class Engine {
         throw new EngineError("modelError", `${bundle.onnxPath} returns ${vocab} logits per token but ${bundle.dir}/tokenizer.json has ${tokenizer.vocabSize} tokens.`);
       }
       if (prefix.id >= vocab) throw new EngineError("modelError", `The prefix token ${prefix.text} (id ${prefix.id}) is outside the model's ${vocab} logits.`);
+      if (this.options.statistics !== "float64") stats = await LogitsStats.create(model.signature.logitsType, threads);
       const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
       const previous = this.loaded;
-      this.loaded = { bundle, model, tokenizer, info, vocab, prefix };
+      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix };
       this.threads = threads;
       if (options.kvBudgetBytes !== undefined) this.cache.setBudget(options.kvBudgetBytes);
       this.documents.clear();
+      this.adapters = null;
       this.cache.clear(previous ? `model changed to ${info.name}` : `model ${info.name} loaded`);
       this.msPerPosition = null;
-      if (previous) await previous.model.release();
+      if (previous) {
+        await previous.model.release();
+        await previous.stats?.release();
+      }
       this.logger.log("info", `loaded ${info.name} (${info.modelType}, ${info.parameters} parameters, vocabulary ${vocab}) in ${Date.now() - started} ms`);
       return info;
     } catch (e) {
       if (model !== null && this.loaded?.model !== model) await model.release().catch(() => undefined);
+      if (stats !== null && this.loaded?.stats !== stats) await stats.release().catch(() => undefined);
       if (e instanceof EngineError) throw e;
       if (e instanceof ModelBundleError || e instanceof OnnxModelError) throw new EngineError("modelError", e.message);
       throw new EngineError("modelError", `The model in ${dir} could not be loaded (${messageOf(e).replace(/\.$/, "")}).`);
@@ -188,7 +208,8 @@ export class Engine {
       if (!Number.isInteger(s) || s < 0) throw new EngineError("badInput", `The stride must be a non-negative integer, not ${s}.`);
       stride = s === 0 ? Math.max(1, Math.floor(window / 2)) : Math.min(s, window);
     }
-    return { method, window, stride, prefix: `${loaded.prefix.kind}:${loaded.prefix.text}` };
+    const adapters = this.adapters?.effective ?? [];
+    return { method, window, stride, prefix: `${loaded.prefix.kind}:${loaded.prefix.text}`, ...(adapters.length > 0 ? { adapters } : {}) };
   }
 
   private requireModel(): LoadedModel {
@@ -233,6 +254,7 @@ export class Engine {
         topK,
         chunkTokens: this.chunkTokens(loaded.vocab),
         vocab: loaded.vocab,
+        ...(loaded.stats ? { stats: loaded.stats } : {}),
         ...(previous ? { previous } : {}),
         ...(run.signal ? { signal: run.signal } : {}),
         ...(run.onProgress ? { onProgress: run.onProgress } : {}),
@@ -320,6 +342,50 @@ export class Engine {
     return this.cache.stats();
   }
 
+  /**
+   * Replaces the active LoRA adapters (an empty list turns them all off; scale 0 keeps one loaded but off). Every
+   * document's KV cache is dropped with the reason "adapter changed" (its keys and values came from other weights).
+   * Throws EngineError "badInput" with one sentence naming the adapter when one cannot be used; the previous set then
+   * stays active and the cache is kept. Adapter names are folders under the model's adapters/ (then `extraDirs`).
+   */
+  setAdapters(selections: readonly AdapterSelection[], extraDirs: readonly string[] = []): Promise<AdapterSetResult & { cache: KvCacheStats; millis: number }> {
+    return this.serialise(async () => {
+      const started = Date.now();
+      const loaded = this.requireModel();
+      const state =
+        this.adapters ??
+        new LoraAdapterState(loaded.bundle.dir, { name: loaded.info.name, onnxPath: loaded.bundle.onnxPath, spec: loaded.bundle.spec, threads: this.threads, logger: taggedLogger(this.options.logger ?? silentLogger, "lora") }, loaded.model.signature);
+      let applied;
+      try {
+        applied = await state.set(selections, loaded.model, extraDirs);
+      } catch (e) {
+        if (e instanceof LoraError) throw new EngineError("badInput", e.message);
+        throw new EngineError("internal", `The adapters could not be applied (${messageOf(e).replace(/\.$/, "")}).`);
+      }
+      this.adapters = state;
+      if (applied.model !== loaded.model) {
+        const old = loaded.model;
+        loaded.model = applied.model;
+        await old.release();
+      }
+      this.documents.clear();
+      this.cache.clear("adapter changed");
+      const r = applied.result;
+      this.logger.log("info", `adapters ${r.active.map((a) => `${a.name}:${a.scale}`).join(", ") || "off"} (${r.mode}, ${r.matchedModules.length} modules) in ${Date.now() - started} ms`);
+      return { ...r, cache: this.cache.stats(), millis: Date.now() - started };
+    });
+  }
+
+  /** The active adapters (none before the first setAdapters after a load). */
+  activeAdapters(): AdapterSetResult {
+    return this.adapters?.result ?? { active: [], adapters: [], mode: "none", matchedModules: [] };
+  }
+
+  /** Adapters in the loaded model's adapters/ folder and in `extraDirs` (configs only; nothing is applied). */
+  listAdapters(extraDirs: readonly string[] = []): AdapterCatalog {
+    return listAdapters(this.loaded?.bundle.dir ?? null, extraDirs);
+  }
+
   /** Runs `task` with exclusive use of the engine (for the LoRA paths that swap feeds or sessions). */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.serialise(task);
@@ -331,7 +397,10 @@ export class Engine {
       this.documents.clear();
       const loaded = this.loaded;
       this.loaded = null;
-      if (loaded) await loaded.model.release();
+      if (loaded) {
+        await loaded.model.release();
+        await loaded.stats?.release();
+      }
     });
   }
 }

@@ -17,6 +17,7 @@ import type { ScoringWindow } from "./windows";
 import type { OnnxCausalLm, KvState } from "./onnxModel";
 import { KvCache, disposeKv, sliceKv } from "./kvCache";
 import { halfRowToFloat, scorePosition, type PositionScore } from "./tokenDistribution";
+import type { LogitsStats } from "./logitsStats";
 
 export class ScoringCancelledError extends Error {
   constructor() {
@@ -47,6 +48,8 @@ export interface ScoreSequenceOptions {
   /** Model vocabulary (logits row length). */
   vocab: number;
   previous?: PreviousScoring;
+  /** Computes the statistics in onnxruntime (default); without it they are computed in float64 in JavaScript. */
+  stats?: LogitsStats;
   signal?: AbortSignal;
   /** Called after each chunk with positions evaluated so far and the total to evaluate. */
   onProgress?: (done: number, total: number) => void;
@@ -147,13 +150,23 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
           const [, seqLen, rowLength] = logits.dims as [number, number, number];
           if (seqLen !== end - position) throw new Error(`the model returned logits for ${seqLen} positions, expected ${end - position}`);
           if (rowLength < vocab) throw new Error(`the model returned ${rowLength} logits per position, expected ${vocab}`);
-          const data = logits.data as Float32Array | Uint16Array;
-          for (let j = Math.max(position, firstCompute); j < end; j++) {
-            const offset = (j - position) * rowLength;
-            const target = sequence[j + 1]!;
-            const scored = row !== null ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK) : scorePosition(data as Float32Array, offset, vocab, target, topK);
-            scores[j] = { ...scored, contextLength: j - w.inputStart + 1 };
-            tokensRecomputed++;
+          const first = Math.max(position, firstCompute);
+          if (first < end) {
+            const targets = sequence.slice(first + 1, end + 1) as number[];
+            let rowScores: PositionScore[];
+            if (options.stats) rowScores = await options.stats.scoreRows(logits, first - position, targets, vocab, topK);
+            else {
+              const data = logits.data as Float32Array | Uint16Array;
+              rowScores = targets.map((target, r) => {
+                const offset = (first - position + r) * rowLength;
+                return row !== null ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK) : scorePosition(data as Float32Array, offset, vocab, target, topK);
+              });
+            }
+            rowScores.forEach((scored, r) => {
+              const j = first + r;
+              scores[j] = { ...scored, contextLength: j - w.inputStart + 1 };
+            });
+            tokensRecomputed += rowScores.length;
           }
         } finally {
           logits.dispose();

@@ -1,0 +1,46 @@
+/**
+ * The onnxruntime statistics graph against the float64 JavaScript reference, on random logits with a small and a
+ * 128k vocabulary, ties, padded rows and −inf entries.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { LogitsStats } from "../../src/core/logitsStats";
+import { scorePosition } from "../../src/core/tokenDistribution";
+import { seededRandom } from "../helpers/onnxBuilder";
+
+async function compare(vocab: number, rowLength: number, rows: number, seed: number, mutate?: (data: Float32Array) => void): Promise<void> {
+  const rand = seededRandom(seed);
+  const data = Float32Array.from({ length: rows * rowLength }, () => rand() * 12);
+  mutate?.(data);
+  const targets = Array.from({ length: rows - 1 }, (_, r) => Math.floor(Math.abs(rand()) * vocab));
+  const stats = await LogitsStats.create("float32", 1);
+  const logits = new ort.Tensor("float32", data, [1, rows, rowLength]);
+  const scores = await stats.scoreRows(logits, 1, targets, vocab, 5);
+  await stats.release();
+  assert.equal(scores.length, rows - 1);
+  scores.forEach((s, r) => {
+    const ref = scorePosition(data, (r + 1) * rowLength, vocab, targets[r]!, 5);
+    if (Number.isFinite(ref.logprob)) assert.ok(Math.abs(s.logprob - ref.logprob) < 1e-5, `logprob ${s.logprob} vs ${ref.logprob}`);
+    else assert.equal(s.logprob, ref.logprob, "a token with logit −inf has logprob −inf");
+    assert.ok(Math.abs(s.entropy - ref.entropy) < 1e-4, `entropy ${s.entropy} vs ${ref.entropy}`);
+    assert.equal(s.rank, ref.rank);
+    assert.deepEqual(s.top.map((t) => t.id), ref.top.map((t) => t.id));
+    s.top.forEach((t, i) => assert.ok(Math.abs(t.logprob - ref.top[i]!.logprob) < 1e-5));
+  });
+}
+
+test("statistics from onnxruntime equal the float64 reference (4k vocabulary)", () => compare(4096, 4096, 9, 1));
+test("statistics from onnxruntime equal the float64 reference (128k vocabulary)", () => compare(128000, 128000, 3, 2));
+test("a padded logits row uses the vocabulary part only; ties rank equal", () =>
+  compare(300, 320, 5, 3, (data) => {
+    for (let r = 0; r < 5; r++) {
+      data[r * 320 + 7] = 50;
+      data[r * 320 + 9] = 50;
+      for (let i = 300; i < 320; i++) data[r * 320 + i] = 1000; // padding that must not count
+    }
+  }));
+test("rows with −inf logits fall back to the float64 computation", () =>
+  compare(64, 64, 4, 4, (data) => {
+    for (let i = 0; i < 64; i += 3) data[64 + i] = -Infinity;
+  }));
