@@ -1,7 +1,36 @@
+/**
+ * Entry point. `activate` builds the one `LensContext` that owns everything; it does not start the engine
+ * worker or load onnxruntime (the first scoring does). VS Code swallows activation errors, so they are
+ * logged, shown with actions, and rethrown (as rust-analyzer does).
+ */
 import * as vscode from "vscode";
+import { registerCommands } from "./commands";
+import { LensContext, errorMessage } from "./ctx";
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // The VS Code layer is built in src/extension (see issue "In the editor").
+let context: LensContext | undefined;
+
+export function activate(extensionContext: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel("Perplexity Lens", { log: true });
+  extensionContext.subscriptions.push(log);
+  const started = Date.now();
+  try {
+    context = new LensContext(extensionContext, log);
+    extensionContext.subscriptions.push(context);
+    registerCommands(context);
+    log.info(`[activate] Perplexity Lens ${String(extensionContext.extension.packageJSON.version)} activated in ${Date.now() - started} ms`);
+  } catch (error) {
+    const message = `Perplexity Lens failed to start: ${errorMessage(error)}`;
+    log.error(`[activate] ${message}${error instanceof Error && error.stack ? `\n${error.stack}` : ""}`);
+    void vscode.window.showErrorMessage(message, "Show Log", "Open Settings").then((choice) => {
+      if (choice === "Show Log") log.show();
+      else if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "perplexityLens");
+    });
+    throw error;
+  }
 }
 
-export function deactivate(): void {}
+export function deactivate(): void {
+  // Disposing the context terminates the worker; VS Code disposes the subscriptions too, which is harmless.
+  context?.dispose();
+  context = undefined;
+}

@@ -1,0 +1,463 @@
+/**
+ * The one owner of the extension's lifetimes (rust-analyzer's `ctx.ts`): `LensContext` holds the typed
+ * config, the log, the status bar, the decorations, the panel, the document scorer and the engine.
+ *
+ * Two lifetimes are kept apart:
+ *  - extension lifetime (`extensionLifetime`): log, status bar, decoration types, panel, hover provider,
+ *    commands and event listeners; disposed on deactivate;
+ *  - engine lifetime (`engineLifetime`): the worker and the model loaded in it; created on first use
+ *    (activation never starts the worker, so it never loads onnxruntime) and disposed to restart the
+ *    engine when a setting fixed at start changes, or after the worker crashed twice.
+ */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { Metrics, ModelInfo } from "../core/types";
+import { computeMetrics } from "../core/metrics";
+import { isEngineError } from "../core/engineError";
+import type { ScoreResult } from "../protocol/engine";
+import { LensPanel } from "./panel/lensPanel";
+import {
+  CONFIG_SECTION,
+  RESTRICTED_KEYS,
+  classifyConfigChange,
+  parseLensConfig,
+  type LensConfig,
+  type ParsedConfig,
+} from "./config";
+import { DisposableStore } from "./disposableStore";
+import { DocumentScorer, baseName, type ScorerHost } from "./documentScorer";
+import type { DocumentScoreState } from "./documentScoreState";
+import { EngineSession } from "./engineSession";
+import { resolveModel, type ModelEntry } from "./modelCatalog";
+import { PerplexityStatusBar } from "./statusBar";
+import { TokenDecorations } from "./tokenDecorations";
+import { TokenHoverProvider } from "./tokenHoverProvider";
+
+export const COMMANDS = {
+  scoreDocument: "perplexityLens.scoreDocument",
+  scoreSelection: "perplexityLens.scoreSelection",
+  toggleLiveScoring: "perplexityLens.toggleLiveScoring",
+  toggleHighlights: "perplexityLens.toggleHighlights",
+  clearHighlights: "perplexityLens.clearHighlights",
+  selectModel: "perplexityLens.selectModel",
+  showPanel: "perplexityLens.showPanel",
+  exportTokenScores: "perplexityLens.exportTokenScores",
+  showLog: "perplexityLens.showLog",
+} as const;
+
+/** Context key set while any document has scores (enables Clear Highlights and Export in the palette). */
+const HAS_SCORES_CONTEXT_KEY = "perplexityLens.hasScores";
+
+/** URI schemes scored automatically (`autoScoreLanguages`); output panes, git views and the like are not. */
+const AUTO_SCORE_SCHEMES = new Set(["file", "untitled", "vscode-remote", "vscode-vfs"]);
+
+/** Reads `perplexityLens.*`; in an untrusted workspace the restricted keys come from user settings only. */
+export function readConfig(): ParsedConfig {
+  const section = vscode.workspace.getConfiguration(CONFIG_SECTION);
+  const trusted = vscode.workspace.isTrusted;
+  return parseLensConfig((key) => {
+    if (!trusted && RESTRICTED_KEYS.includes(key)) return section.inspect(key)?.globalValue;
+    return section.get(key);
+  });
+}
+
+export class LensContext implements vscode.Disposable, ScorerHost {
+  private readonly extensionLifetime: DisposableStore;
+  private readonly engineLifetime: DisposableStore;
+  private engine: EngineSession | undefined;
+  private parsedConfig: ParsedConfig;
+
+  readonly scorer: DocumentScorer;
+  readonly panel: LensPanel;
+  private readonly decorations: TokenDecorations;
+  private readonly statusBar: PerplexityStatusBar;
+
+  private highlightsShown = true;
+  /** Why live scoring is suspended (the engine stopped after a second crash); cleared by Score Document. */
+  private liveSuspendedReason: string | undefined;
+  private loadingModelName: string | undefined;
+  /** A model that failed to load, so live rescoring does not retry it on every keystroke; cleared on settings change. */
+  private failedModel: { path: string; message: string } | undefined;
+  /** Failure messages already shown for runs the user did not ask for, so live scoring does not repeat them. */
+  private readonly shownFailures = new Set<string>();
+
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+  ) {
+    this.extensionLifetime = new DisposableStore((error) => log.error(`[ctx] dispose failed: ${String(error)}`));
+    this.engineLifetime = this.extensionLifetime.add(new DisposableStore((error) => log.error(`[ctx] engine dispose failed: ${String(error)}`)));
+    this.parsedConfig = readConfig();
+    this.logConfigProblems();
+
+    this.scorer = this.extensionLifetime.add(new DocumentScorer(this));
+    this.decorations = this.extensionLifetime.add(new TokenDecorations(this.config));
+    this.statusBar = this.extensionLifetime.add(new PerplexityStatusBar(COMMANDS.showPanel));
+    this.panel = this.extensionLifetime.add(
+      new LensPanel(extension.extensionUri, log, { revealToken: (uri, start, end) => void this.revealToken(uri, start, end) }),
+    );
+    this.extensionLifetime.add(this.panel.register());
+    this.extensionLifetime.add(
+      vscode.languages.registerHoverProvider(
+        "*",
+        new TokenHoverProvider(
+          (document) => this.scorer.get(document.uri),
+          () => this.highlightsShown,
+        ),
+      ),
+    );
+    this.listen();
+    void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, false);
+    this.refreshStatus();
+    for (const editor of vscode.window.visibleTextEditors) this.maybeAutoScore(editor);
+  }
+
+  get config(): LensConfig {
+    return this.parsedConfig.config;
+  }
+
+  get highlightsVisible(): boolean {
+    return this.highlightsShown;
+  }
+
+  /** Folder of the embedded models inside the extension. */
+  get embeddedModelsRoot(): string {
+    return path.join(this.extension.extensionPath, "models");
+  }
+
+  /** Adds a disposable with the extension's lifetime. */
+  register<T extends vscode.Disposable>(disposable: T): T {
+    return this.extensionLifetime.add(disposable);
+  }
+
+  // ---------------------------------------------------------------- engine lifetime
+
+  private startEngine(): EngineSession {
+    const settings = { threads: this.config.engineThreads, kvBudgetBytes: this.config.kvCacheBudgetMB * 1024 * 1024 };
+    const workerScript = path.join(this.extension.extensionPath, "dist", "worker.js");
+    const session = new EngineSession(workerScript, this.log, settings, (error, willRestart) => this.engineCrashed(session, error, willRestart));
+    this.engine = this.engineLifetime.add(session);
+    return session;
+  }
+
+  /** Stops the worker; the next scoring starts a new one. Every document's KV cache goes with it. */
+  restartEngine(reason: string): void {
+    if (!this.engine) return;
+    this.log.info(`[ctx] restarting the engine: ${reason}`);
+    this.engineLifetime.clear();
+    this.engine = undefined;
+  }
+
+  /** ScorerHost: the engine with the configured model loaded (loading it, or starting the worker, when needed). */
+  async readyEngine(): Promise<{ session: EngineSession; model: ModelInfo }> {
+    const session = this.engine && !this.engine.stopped ? this.engine : this.startEngine();
+    let entry: ModelEntry;
+    try {
+      entry = await resolveModel(this.config.model, this.embeddedModelsRoot, this.config.modelFolders);
+    } catch (error) {
+      if (session.model) return this.keepPreviousModel(session, session.model, error);
+      throw error;
+    }
+    if (session.model?.path === entry.path) return { session, model: session.model };
+    if (this.failedModel?.path === entry.path && session.model) return { session, model: session.model };
+    this.loadingModelName = entry.name;
+    this.refreshStatus();
+    try {
+      const previous = session.model;
+      const model = await session.ensureModel(entry);
+      this.failedModel = undefined;
+      if (previous?.path !== model.path) this.panel.showModel(model);
+      return { session, model };
+    } catch (error) {
+      this.failedModel = { path: entry.path, message: errorMessage(error) };
+      if (session.model) return this.keepPreviousModel(session, session.model, error);
+      throw error;
+    } finally {
+      this.loadingModelName = undefined;
+      this.refreshStatus();
+    }
+  }
+
+  /** The configured model cannot be had, but one is loaded: say so once and keep scoring with it. */
+  private keepPreviousModel(session: EngineSession, model: ModelInfo, error: unknown): { session: EngineSession; model: ModelInfo } {
+    const message = `${errorMessage(error)} Perplexity Lens keeps using ${model.name}.`;
+    if (!this.shownFailures.has(message)) {
+      this.shownFailures.add(message);
+      this.log.error(`[ctx] ${message}`);
+      void this.showFailure(message, true);
+    }
+    return { session, model };
+  }
+
+  private engineCrashed(session: EngineSession, error: Error, willRestart: boolean): void {
+    if (session !== this.engine) return;
+    if (willRestart) {
+      const message = `The Perplexity Lens engine stopped (${error.message}) and was restarted; results in flight were discarded.`;
+      this.log.error(`[ctx] ${message}`);
+      void this.showFailure(message, false);
+      return;
+    }
+    this.liveSuspendedReason = "the engine crashed twice";
+    this.scorer.cancelPending();
+    this.engineLifetime.clear();
+    this.engine = undefined;
+    const message = `The Perplexity Lens engine crashed again (${error.message}) and was stopped; live scoring is off until you run Score Document.`;
+    this.log.error(`[ctx] ${message}`);
+    void this.showFailure(message, false);
+    this.refreshStatus();
+  }
+
+  /** Clears the suspension after a double crash (Score Document, Toggle Live Scoring). */
+  resumeAfterUserAction(): void {
+    if (this.liveSuspendedReason) {
+      this.log.info("[ctx] live scoring resumed by the user");
+      this.liveSuspendedReason = undefined;
+    }
+    this.shownFailures.clear();
+  }
+
+  /** The model in use, if the engine has loaded one. */
+  get currentModel(): ModelInfo | undefined {
+    return this.engine?.model;
+  }
+
+  /** The running engine, if any (commands that only make sense with a loaded model use it). */
+  get runningEngine(): EngineSession | undefined {
+    return this.engine;
+  }
+
+  // ---------------------------------------------------------------- ScorerHost
+
+  didChange(state: DocumentScoreState, result?: ScoreResult): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.toString() === state.key) this.decorations.render(editor, state, this.config, this.highlightsShown);
+    }
+    if (result) {
+      this.panel.showScore(state.key, baseName(state.uri), result);
+      void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, true);
+    }
+    if (vscode.window.activeTextEditor?.document.uri.toString() === state.key) this.refreshStatus();
+  }
+
+  didFail(state: DocumentScoreState, message: string, explicit: boolean): void {
+    state.error = message;
+    this.didChange(state);
+    if (explicit) {
+      void this.showFailure(message, true);
+    } else if (!this.shownFailures.has(message)) {
+      this.shownFailures.add(message);
+      void this.showFailure(message, true);
+    }
+  }
+
+  notify(message: string): void {
+    this.log.info(`[ctx] ${message}`);
+    void vscode.window.showInformationMessage(message);
+  }
+
+  didRelease(uri: vscode.Uri): void {
+    const docId = uri.toString();
+    void this.engine?.request({ type: "releaseDocument", docId }).catch((error: unknown) => {
+      if (!(isEngineError(error) && error.code === "cancelled")) this.log.debug(`[ctx] releasing ${docId} failed: ${errorMessage(error)}`);
+    });
+    this.panel.forgetDocument(docId);
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.toString() === docId) this.decorations.clear(editor);
+    }
+    void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, this.scorer.all().length > 0);
+    this.refreshStatus();
+  }
+
+  /** Shows an error with the actions that can fix it; resolves when the user picked one (or dismissed it). */
+  async showFailure(message: string, offerModelActions: boolean): Promise<void> {
+    const actions = offerModelActions ? ["Select Model", "Open Settings", "Show Log"] : ["Show Log"];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === "Show Log") this.log.show();
+    else if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", CONFIG_SECTION);
+    else if (choice === "Select Model") void vscode.commands.executeCommand(COMMANDS.selectModel);
+  }
+
+  // ---------------------------------------------------------------- highlights, status
+
+  setHighlightsVisible(visible: boolean): void {
+    this.highlightsShown = visible;
+    this.redrawAll();
+    this.refreshStatus();
+  }
+
+  redrawAll(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      this.decorations.render(editor, this.scorer.get(editor.document.uri), this.config, this.highlightsShown);
+    }
+  }
+
+  refreshStatus(): void {
+    const editor = vscode.window.activeTextEditor;
+    const state = editor ? this.scorer.get(editor.document.uri) : undefined;
+    this.statusBar.update({
+      state,
+      selection: editor && state ? selectionMetrics(editor, state) : undefined,
+      model: this.engine?.model,
+      loadingModel: this.loadingModelName,
+      liveScoring: this.config.liveScoring,
+      liveSuspended: this.liveSuspendedReason,
+      highlightsVisible: this.highlightsShown,
+      adapters: state?.result?.method.adapters ?? [],
+      hasEditor: editor !== undefined,
+    });
+  }
+
+  /** Reveals and selects a token the panel names, by its offsets in the text the engine scored. */
+  private async revealToken(docUri: string, start: number, end: number): Promise<void> {
+    const state = this.scorer.all().find((s) => s.key === docUri);
+    let from = start + (state?.baseOffset ?? 0);
+    let to = end + (state?.baseOffset ?? 0);
+    if (state?.result && state.stale) {
+      // The text moved since: find where that token is now, if an edit did not remove it.
+      const index = state.result.tokens.findIndex((token) => token.start === start && token.end === end);
+      const placed = state.tokens.find((token) => token.index === index);
+      if (!placed) {
+        void vscode.window.showInformationMessage("That token was edited since the document was scored.");
+        return;
+      }
+      from = placed.start;
+      to = placed.end;
+    }
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(docUri));
+    const editor = await vscode.window.showTextDocument(document, { preserveFocus: false });
+    const range = new vscode.Range(document.positionAt(from), document.positionAt(to));
+    editor.selection = new vscode.Selection(range.start, range.end);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private listen(): void {
+    const on = <T>(event: vscode.Event<T>, listener: (e: T) => void): void => {
+      this.extensionLifetime.add(event(listener));
+    };
+    on(vscode.workspace.onDidChangeTextDocument, (event) => {
+      const live = this.config.liveScoring && this.liveSuspendedReason === undefined;
+      this.scorer.didEdit(event, live);
+    });
+    on(vscode.workspace.onDidCloseTextDocument, (document) => this.scorer.release(document.uri));
+    on(vscode.window.onDidChangeActiveTextEditor, (editor) => {
+      if (editor) this.maybeAutoScore(editor);
+      this.refreshStatus();
+    });
+    on(vscode.window.onDidChangeVisibleTextEditors, (editors) => {
+      // A newly shown editor gets its document's current results at once.
+      for (const editor of editors) {
+        this.decorations.render(editor, this.scorer.get(editor.document.uri), this.config, this.highlightsShown);
+        this.maybeAutoScore(editor);
+      }
+    });
+    on(vscode.window.onDidChangeTextEditorSelection, (event) => {
+      if (event.textEditor === vscode.window.activeTextEditor) this.refreshStatus();
+    });
+    on(vscode.window.onDidChangeTextEditorVisibleRanges, (event) => {
+      if (this.decorations.needsRedrawAfterScroll(event.textEditor)) {
+        this.decorations.render(event.textEditor, this.scorer.get(event.textEditor.document.uri), this.config, this.highlightsShown);
+      }
+    });
+    on(vscode.workspace.onDidChangeConfiguration, (event) => this.configurationChanged(event));
+    on(vscode.workspace.onDidGrantWorkspaceTrust, () => {
+      this.log.info("[config] the workspace is trusted now: its model and adapter folder settings apply");
+      this.applyConfigChange("reloadModel", ["model", "modelFolders", "adapterFolders"]);
+    });
+  }
+
+  private maybeAutoScore(editor: vscode.TextEditor): void {
+    const document = editor.document;
+    if (
+      this.liveSuspendedReason === undefined &&
+      this.config.autoScoreLanguages.includes(document.languageId) &&
+      AUTO_SCORE_SCHEMES.has(document.uri.scheme) &&
+      !this.scorer.get(document.uri)
+    ) {
+      void this.scorer.score(document, "auto");
+    }
+  }
+
+  private configurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!event.affectsConfiguration(CONFIG_SECTION)) return;
+    const { effect, changed } = classifyConfigChange((key) => event.affectsConfiguration(key));
+    this.applyConfigChange(effect, changed);
+  }
+
+  private applyConfigChange(effect: ReturnType<typeof classifyConfigChange>["effect"], changed: readonly string[]): void {
+    const previous = this.config;
+    this.parsedConfig = readConfig();
+    this.logConfigProblems();
+    this.log.info(`[config] changed ${changed.join(", ") || "nothing"}: ${effect}`);
+    this.shownFailures.clear();
+    switch (effect) {
+      case "restartEngine":
+        this.restartEngine("engine threads or KV-cache budget changed");
+        this.rescoreAll();
+        break;
+      case "reloadModel":
+        if (previous.model !== this.config.model || previous.modelFolders.join("\n") !== this.config.modelFolders.join("\n")) {
+          this.failedModel = undefined;
+          this.rescoreAll();
+          // With nothing scored, load the new model anyway so the panel and status bar show it.
+          if (this.scorer.all().length === 0 && this.engine) void this.readyEngine().catch((error: unknown) => this.log.error(`[ctx] ${errorMessage(error)}`));
+        }
+        break;
+      case "rescore":
+        this.rescoreAll();
+        break;
+      case "redraw":
+      case "none":
+        break;
+    }
+    if (!this.config.liveScoring) this.scorer.cancelPending();
+    this.decorations.updateStyle(this.config);
+    for (const state of this.scorer.all()) this.scorer.refreshAnnotations(state);
+    this.redrawAll();
+    this.refreshStatus();
+  }
+
+  /** Rescores every document that has scores, with the current settings. */
+  rescoreAll(): void {
+    for (const state of this.scorer.all()) {
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === state.key);
+      if (document) void this.scorer.score(document, "settings");
+    }
+  }
+
+  private logConfigProblems(): void {
+    for (const problem of this.parsedConfig.problems) this.log.warn(`[config] ${problem}`);
+  }
+
+  private disposed = false;
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Engine first (terminates the worker), then everything else; the store disposes newest first.
+    this.engineLifetime.dispose();
+    this.engine = undefined;
+    for (const editor of vscode.window.visibleTextEditors) this.decorations.clear(editor);
+    this.extensionLifetime.dispose();
+  }
+}
+
+/** The active selection's own metrics, from the current result; undefined when empty or not current. */
+function selectionMetrics(editor: vscode.TextEditor, state: DocumentScoreState): Metrics | undefined {
+  const selection = editor.selection;
+  if (selection.isEmpty || !state.result || state.stale) return undefined;
+  const document = editor.document;
+  const start = document.offsetAt(selection.start) - state.baseOffset;
+  const end = document.offsetAt(selection.end) - state.baseOffset;
+  if (end <= 0 || start >= state.scoredText.length) return undefined;
+  const metrics = computeMetrics(state.scoredText, state.result.tokens, {
+    start: Math.max(0, start),
+    end: Math.min(state.scoredText.length, end),
+  });
+  return metrics.scoredTokens > 0 ? metrics : undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

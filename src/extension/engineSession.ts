@@ -1,0 +1,88 @@
+/**
+ * One engine worker and the model loaded in it: everything with the engine's lifetime. The context
+ * creates it on first use (so activation never starts a worker or loads onnxruntime) and disposes it to
+ * restart the engine (thread count and KV budget are fixed per worker).
+ */
+import type * as vscode from "vscode";
+import type { ModelInfo } from "../core/types";
+import type { DistributiveOmit, EngineAnswer, EngineRequest, ModelLoaded } from "../protocol/engine";
+import { EngineClient } from "../worker/engineClient";
+import type { ModelEntry } from "./modelCatalog";
+
+export interface EngineSettings {
+  threads: number;
+  kvBudgetBytes: number;
+}
+
+export type EngineRequestOptions = { signal?: AbortSignal; onProgress?: (done: number, total: number) => void };
+
+export class EngineSession implements vscode.Disposable {
+  private readonly client: EngineClient;
+  private loadedModel: ModelInfo | undefined;
+  private loading: { path: string; promise: Promise<ModelInfo> } | undefined;
+  private disposed = false;
+
+  constructor(
+    workerScript: string,
+    private readonly log: vscode.LogOutputChannel,
+    readonly settings: EngineSettings,
+    onCrash: (error: Error, willRestart: boolean) => void,
+  ) {
+    const started = Date.now();
+    this.client = new EngineClient(workerScript, (level, message) => log[level](message));
+    this.client.onDidCrash(onCrash);
+    log.debug(`[engine] worker started in ${Date.now() - started} ms (${settings.threads} thread(s), KV budget ${settings.kvBudgetBytes} bytes)`);
+  }
+
+  /** The model in use, if one loaded. */
+  get model(): ModelInfo | undefined {
+    return this.loadedModel;
+  }
+
+  /** Whether two crashes stopped the worker for good. */
+  get stopped(): boolean {
+    return this.client.stopped;
+  }
+
+  /**
+   * Loads `entry` unless it is the model in use (or already loading). When loading fails the engine keeps
+   * the previous model, and so does this session; the promise rejects with the engine's one-sentence error.
+   */
+  ensureModel(entry: ModelEntry): Promise<ModelInfo> {
+    if (this.loadedModel && this.loadedModel.path === entry.path) return Promise.resolve(this.loadedModel);
+    if (this.loading?.path === entry.path) return this.loading.promise;
+    const started = Date.now();
+    this.log.info(`[engine] loading model ${entry.name} from ${entry.path}`);
+    const promise = this.client
+      .request<ModelLoaded>({
+        type: "loadModel",
+        path: entry.path,
+        source: entry.source,
+        kvBudgetBytes: this.settings.kvBudgetBytes,
+        threads: this.settings.threads,
+      })
+      .then((answer) => {
+        this.loadedModel = answer.model;
+        this.log.info(
+          `[engine] loaded ${answer.model.name} (${answer.model.architecture}, ${answer.model.parameters} parameters, vocabulary ${answer.model.vocabSize}, context ${answer.model.contextLength}) in ${Date.now() - started} ms`,
+        );
+        return answer.model;
+      })
+      .finally(() => {
+        if (this.loading?.promise === promise) this.loading = undefined;
+      });
+    this.loading = { path: entry.path, promise };
+    return promise;
+  }
+
+  request<R extends EngineAnswer>(request: DistributiveOmit<EngineRequest, "id">, options: EngineRequestOptions = {}): Promise<R> {
+    return this.client.request<R>(request, options);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Terminating the worker frees the model and every KV cache at once.
+    void this.client.dispose().catch((error: unknown) => this.log.warn(`[engine] stopping the worker failed: ${String(error)}`));
+  }
+}
