@@ -1,6 +1,7 @@
 /**
  * Command-line arguments of `perplexity-lens` (hand-parsed: two commands, a dozen flags, no dependency).
  */
+import * as path from "node:path";
 import type { WindowMethod } from "../core/types";
 
 export class UsageError extends Error {}
@@ -10,6 +11,7 @@ export const USAGE = `Usage: perplexity-lens <command> [options]
 Commands:
   score FILE|-          Score a text file (or standard input) and print per-token surprisal and perplexity.
   info                  Describe a model: architecture, parameters, FLOPs per token, context, vocabulary, KV bytes.
+  adapters              List the model's LoRA adapters (its adapters/ folder and --adapter-dir folders): rank, targets, description.
 
 Options:
   --model DIR           Hugging Face model folder with config.json, tokenizer.json and an ONNX graph
@@ -21,14 +23,25 @@ Options:
   --json                Print one JSON object (the ScoreReport schema) instead of coloured text.
   --csv                 Print one CSV row per token.
   --no-color            Do not colour the text (also when NO_COLOR is set or output is not a terminal).
+  --adapter NAME[:S]    Score with the LoRA adapter in the model's adapters/NAME at scale S (default 1); repeatable,
+                        several adapters add up. Scale 0 loads it but leaves it off.
+  --adapter-dir DIR[:S] Score with the PEFT adapter in folder DIR (adapter_config.json, adapter_model.safetensors);
+                        repeatable. With the adapters command: also list the adapters in DIR.
   --threads N           onnxruntime intra-op threads (default 1).
   --verbose             Log engine steps to standard error.
   -h, --help            Show this help.
 
 Exit status: 0 on success, 1 when scoring or loading fails, 2 for a usage error.`;
 
+/** An adapter asked for on the command line: a name under the model's adapters/ or a folder path, and its scale. */
+export interface CliAdapter {
+  name: string;
+  path?: string;
+  scale: number;
+}
+
 export interface CliArgs {
-  command: "score" | "info" | "help";
+  command: "score" | "info" | "adapters" | "help";
   file: string | null;
   model: string | null;
   method: WindowMethod;
@@ -39,6 +52,20 @@ export interface CliArgs {
   color: boolean;
   threads: number;
   verbose: boolean;
+  /** --adapter and --adapter-dir in the order given. */
+  adapters: CliAdapter[];
+}
+
+/** "NAME[:SCALE]" → name and scale; the suffix is a scale only when it parses as a finite number (so C:\dir stays a path). */
+function splitScale(flag: string, value: string): { target: string; scale: number } {
+  const colon = value.lastIndexOf(":");
+  const suffix = colon >= 0 ? value.slice(colon + 1) : "";
+  if (colon > 0 && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(suffix)) {
+    const scale = Number(suffix);
+    if (!Number.isFinite(scale)) throw new UsageError(`${flag} has a scale that is not a finite number: "${suffix}".`);
+    return { target: value.slice(0, colon), scale };
+  }
+  return { target: value, scale: 1 };
 }
 
 function integer(flag: string, value: string | undefined, min: number): number {
@@ -48,7 +75,7 @@ function integer(flag: string, value: string | undefined, min: number): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", file: null, model: null, method: "sliding", window: 0, stride: 0, topK: 5, format: "text", color: true, threads: 1, verbose: false };
+  const args: CliArgs = { command: "help", file: null, model: null, method: "sliding", window: 0, stride: 0, topK: 5, format: "text", color: true, threads: 1, verbose: false, adapters: [] };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -95,6 +122,21 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case "--verbose":
         args.verbose = true;
         break;
+      case "--adapter": {
+        const v = value();
+        if (v === undefined || v === "") throw new UsageError("--adapter needs an adapter name (a folder under the model's adapters/), optionally with :SCALE.");
+        const { target, scale } = splitScale("--adapter", v);
+        if (target === "" || /[\\/]/.test(target)) throw new UsageError(`--adapter takes a name under the model's adapters/, not "${target}" (use --adapter-dir for a folder).`);
+        args.adapters.push({ name: target, scale });
+        break;
+      }
+      case "--adapter-dir": {
+        const v = value();
+        if (v === undefined || v === "") throw new UsageError("--adapter-dir needs a folder.");
+        const { target, scale } = splitScale("--adapter-dir", v);
+        args.adapters.push({ name: path.basename(path.resolve(target)), path: path.resolve(target), scale });
+        break;
+      }
       default:
         if (arg.startsWith("-") && arg !== "-") throw new UsageError(`Unknown option ${arg} (see --help).`);
         positional.push(arg);
@@ -106,7 +148,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     const file = positional.shift();
     if (file === undefined) throw new UsageError("score needs a file to score, or - for standard input.");
     args.file = file;
-  } else if (command !== "info") throw new UsageError(`Unknown command "${command}" (expected score or info).`);
+  } else if (command !== "info" && command !== "adapters") throw new UsageError(`Unknown command "${command}" (expected score, info or adapters).`);
   if (positional.length > 0) throw new UsageError(`Unexpected argument "${positional[0]}".`);
   if (args.format === "json" && argv.includes("--csv") && argv.includes("--json")) throw new UsageError("--json and --csv cannot be used together.");
   args.command = command;

@@ -2,6 +2,8 @@
  * perplexity-lens: the command line. Uses src/core directly (no worker: nothing else shares the event loop).
  *   perplexity-lens score FILE|- [--model DIR] [--method sliding|rolling] [--window N] [--stride N] [--top K] [--json|--csv] [--no-color]
  *   perplexity-lens info [--model DIR]
+ *   perplexity-lens score FILE --adapter NAME[:SCALE] … --adapter-dir DIR[:SCALE] …   (LoRA adapters; see args.ts)
+ *   perplexity-lens adapters [--model DIR] [--adapter-dir DIR] [--json]
  * Exit 0 on success; otherwise one sentence on stderr and exit 1 (failure) or 2 (usage).
  */
 import * as fs from "node:fs";
@@ -10,7 +12,7 @@ import { Engine } from "../core/engine";
 import { EngineError } from "../core/engineError";
 import type { ScoreReport } from "../core/types";
 import { parseArgs, UsageError, USAGE, type CliArgs } from "./args";
-import { colourText, csv, infoText, summaryTable } from "./render";
+import { adaptersText, colourText, csv, infoText, summaryTable } from "./render";
 
 export const DEFAULT_MODEL_NAME = "lens-gpt2-bpe4k";
 
@@ -57,6 +59,12 @@ async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
       out.write((args.format === "json" ? JSON.stringify(info, null, 2) : infoText(info)) + "\n");
       return;
     }
+    if (args.command === "adapters") {
+      const catalog = engine.listAdapters(args.adapters.flatMap((a) => (a.path !== undefined ? [a.path] : [])));
+      out.write((args.format === "json" ? JSON.stringify({ model: info.name, loraInputs: info.loraInputs, ...catalog }, null, 2) : adaptersText(info, catalog)) + "\n");
+      return;
+    }
+    if (args.adapters.length > 0) await engine.setAdapters(args.adapters);
     const result = await engine.score("cli", text, { method: args.method, window: args.window, stride: args.stride, topK: args.topK });
     const report: ScoreReport = {
       model: { name: info.name, path: info.path, architecture: info.architecture, vocabSize: info.vocabSize, contextLength: info.contextLength, parameters: info.parameters },

@@ -2,6 +2,7 @@
  * Text, CSV and table output of the command line.
  */
 import type { ModelInfo, ScoreReport, TokenScore } from "../core/types";
+import type { AdapterInfo } from "../protocol/engine";
 
 /** Surprisal in bits, −log₂ p = −logprob / ln 2. */
 export function surprisalBits(logprob: number): number {
@@ -49,6 +50,7 @@ export function summaryTable(report: ScoreReport): string {
   return table([
     ["model", `${report.model.name} (${report.model.architecture}, vocabulary ${report.model.vocabSize})`],
     ["method", `${report.method.method}, window ${report.method.window}, stride ${report.method.stride}, prefix ${report.method.prefix}`],
+    ...(report.method.adapters && report.method.adapters.length > 0 ? [["LoRA adapters", report.method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")] as [string, string]] : []),
     ["tokens", `${m.tokens} (${m.scoredTokens} scored)`],
     ["bytes / words", `${m.bytes} / ${m.words}`],
     ["NLL (nats)", fmt(m.nll)],
@@ -97,4 +99,22 @@ export function infoText(info: ModelInfo): string {
     ["LoRA inputs", info.loraInputs ? "yes (adapters are fed without reloading)" : "no"],
     ["files", info.files.map((f) => `${f.name} ${bytesText(f.bytes)}`).join(", ")],
   ]);
+}
+
+/** The `adapters` command: one block per adapter (name, rank, alpha, targets, description, folder), then any problems. */
+export function adaptersText(info: ModelInfo, catalog: { adapters: AdapterInfo[]; problems: string[] }): string {
+  const lines = [`LoRA adapters for ${info.name} (${info.loraInputs ? "fed to the graph's LoRA inputs, no reload" : "merged into the weights, session rebuilt"}):`];
+  if (catalog.adapters.length === 0) lines.push("  (none found)");
+  for (const a of catalog.adapters) {
+    lines.push(`  ${a.name}`);
+    lines.push(table([
+      ["rank / alpha", `${a.rank} / ${a.alpha}`],
+      ["targets", a.targetModules.join(", ")],
+      ["description", a.description || "(none)"],
+      ["base model", a.baseModel || "(not stated)"],
+      ["folder", a.path],
+    ]).replace(/^/gm, "  "));
+  }
+  for (const p of catalog.problems) lines.push(`  problem: ${p}`);
+  return lines.join("\n");
 }

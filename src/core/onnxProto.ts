@@ -44,6 +44,8 @@ export interface OnnxNode {
   domain: string;
   inputs: string[];
   outputs: string[];
+  /** Integer and integer-list attributes by name (e.g. Gemm's transB → [1], Transpose's perm → [1, 0]); others are skipped. */
+  intAttributes: Record<string, number[]>;
 }
 
 export interface OnnxValueInfo {
@@ -207,7 +209,7 @@ function readValueInfo(r: ProtoReader): OnnxValueInfo {
 }
 
 function readNode(r: ProtoReader, subgraphs: OnnxGraph[]): OnnxNode {
-  const n: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [] };
+  const n: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], intAttributes: {} };
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) n.inputs.push(r.string());
@@ -216,13 +218,18 @@ function readNode(r: ProtoReader, subgraphs: OnnxGraph[]): OnnxNode {
     else if (field === 4 && wire === 2) n.opType = r.string();
     else if (field === 7 && wire === 2) n.domain = r.string();
     else if (field === 5 && wire === 2) {
-      // AttributeProto: g = 6 (GraphProto), graphs = 11 (repeated GraphProto).
+      // AttributeProto: name = 1, i = 3 (int64), ints = 8 (repeated int64), g = 6 (GraphProto), graphs = 11 (repeated GraphProto).
       const attr = r.sub();
+      let attrName = "";
+      const ints: number[] = [];
       while (!attr.done) {
         const a = attr.tag();
         if ((a.field === 6 || a.field === 11) && a.wire === 2) subgraphs.push(readGraph(attr.sub()));
+        else if (a.field === 1 && a.wire === 2) attrName = attr.string();
+        else if ((a.field === 3 && a.wire === 0) || a.field === 8) attr.int64s(a.wire, ints);
         else attr.skip(a.wire);
       }
+      if (attrName !== "" && ints.length > 0) n.intAttributes[attrName] = ints;
     } else r.skip(wire);
   }
   return n;

@@ -32,7 +32,10 @@ export interface ScoreOptions {
   topK: number;
 }
 
-/** An adapter to activate, by name (folder under the model's adapters/) or path, with its scale. */
+/**
+ * An adapter to activate, by name (folder under the model's adapters/, then under the request's extraDirs) or path,
+ * with its scale: the model computes W + scale · (lora_alpha / r) · B·A. Scale 0 keeps the adapter loaded but off.
+ */
 export interface AdapterSelection {
   name: string;
   /** Absolute folder path; when absent the adapter is looked up under the model's adapters/ folder. */
@@ -40,15 +43,24 @@ export interface AdapterSelection {
   scale: number;
 }
 
+/** An adapter as its adapter_config.json describes it. */
 export interface AdapterInfo {
+  /** Its folder's name. */
   name: string;
+  /** Absolute folder path. */
   path: string;
   rank: number;
   alpha: number;
+  /** target_modules (a regular expression is listed as one entry). */
   targetModules: string[];
+  /** The config's "description" (the domain it was trained on), or "". */
   description: string;
+  /** base_model_name_or_path, or "". */
   baseModel: string;
 }
+
+/** How adapters reach the model: "feed" (graph LoRA inputs, no rebuild), "merge" (weights patched, session rebuilt), "none" (never set). */
+export type AdapterMode = "feed" | "merge" | "none";
 
 // ---------------------------------------------------------------- requests (ext→worker)
 
@@ -86,11 +98,18 @@ export interface ReleaseDocumentRequest {
   docId: string;
 }
 
-/** ext→worker: set the active adapters (replaces the whole set). Answer: AdaptersChanged. Invalidates KV caches. */
+/**
+ * ext→worker: set the active adapters on the loaded model (replaces the whole set; [] turns them off). Answer:
+ * AdaptersChanged. Drops every document's KV cache (lastReset "adapter changed"): rescore the visible documents after it.
+ * Fails with "badInput" and one sentence naming the adapter when one cannot be used; the previous set then stays active.
+ * Loading a model starts it with no adapters.
+ */
 export interface SetAdaptersRequest {
   type: "setAdapters";
   id: number;
   adapters: AdapterSelection[];
+  /** Folders (perplexityLens.adapterFolders) where names not found under the model's adapters/ are looked up. */
+  extraDirs?: string[];
 }
 
 /** ext→worker: list adapters found in the model's adapters/ folder and in `extraDirs`. Answer: AdapterList. */
@@ -147,19 +166,29 @@ export interface Ack {
 
 export interface AdaptersChanged {
   kind: "adaptersChanged";
+  /** The selections now active, scale 0 included. */
   active: AdapterSelection[];
+  /** Each active adapter's config, in the order of `active`. */
+  adapters: AdapterInfo[];
   /** "feed" when the graph has LoRA inputs, "merge" when weights were patched. */
-  mode: "feed" | "merge" | "none";
-  /** Module paths the adapters matched (merge) or fed (feed). */
+  mode: AdapterMode;
+  /** Module paths of the base model the adapters (with non-zero scale) changed, e.g. "transformer.h.0.attn.q_proj". */
   matchedModules: string[];
+  /** The cache after the reset (lastReset "adapter changed"). */
   cache: KvCacheStats;
+  /** Time the switch took in the worker. */
+  millis: number;
 }
 
 export interface AdapterList {
   kind: "adapterList";
+  /** Adapters under the model's adapters/ folder, then under extraDirs. */
   adapters: AdapterInfo[];
   /** One sentence per adapter folder that could not be read. */
   problems: string[];
+  /** The set active now, so every view shows the same state. */
+  active: AdapterSelection[];
+  mode: AdapterMode;
 }
 
 export interface Stats {
@@ -258,7 +287,8 @@ export function extToWorkerMessageProblem(message: unknown): string | null {
     case "releaseDocument":
       return isString(message["docId"]) ? null : "releaseDocument needs a docId string";
     case "setAdapters":
-      return Array.isArray(message["adapters"]) && message["adapters"].every(isAdapterSelection) ? null : "setAdapters needs adapters [{name, path?, scale}]";
+      if (!Array.isArray(message["adapters"]) || !message["adapters"].every(isAdapterSelection)) return "setAdapters needs adapters [{name, path?, scale}] with finite scales";
+      return message["extraDirs"] === undefined || (Array.isArray(message["extraDirs"]) && message["extraDirs"].every(isString)) ? null : "setAdapters' extraDirs must be strings";
     case "listAdapters":
       return Array.isArray(message["extraDirs"]) && message["extraDirs"].every(isString) ? null : "listAdapters needs extraDirs as strings";
     case "getStats":

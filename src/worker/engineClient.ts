@@ -5,7 +5,7 @@
  *   an AbortSignal sends `cancel` (the request then rejects with code "cancelled"); progress goes to `onProgress`.
  * - A worker that crashes (an uncaught error, running out of memory, an unexpected exit) is restarted once: requests
  *   in flight are rejected with code "crashed", listeners hear `willRestart = true`, and the last model loaded is
- *   loaded again in the new worker before any later request runs. A second crash is final: listeners hear
+ *   loaded again in the new worker before any later request runs (with the adapters last set on it, if any). A second crash is final: listeners hear
  *   `willRestart = false` and every later request is rejected.
  */
 import { Worker, type ResourceLimits } from "node:worker_threads";
@@ -16,6 +16,7 @@ import {
   type EngineAnswer,
   type EngineRequest,
   type LoadModelRequest,
+  type SetAdaptersRequest,
   type LogMessage,
 } from "../protocol/engine";
 
@@ -40,6 +41,8 @@ export class EngineClient {
   private crashes = 0;
   private disposed = false;
   private lastLoad: DistributiveOmit<LoadModelRequest, "id"> | null = null;
+  /** The adapters last set successfully since lastLoad, restored with it after a crash. */
+  private lastAdapters: DistributiveOmit<SetAdaptersRequest, "id"> | null = null;
   private readonly crashListeners = new Set<(err: Error, willRestart: boolean) => void>();
 
   constructor(
@@ -110,6 +113,8 @@ export class EngineClient {
       if (this.lastLoad !== null) {
         const reload = this.lastLoad;
         this.request(reload).catch((e: unknown) => this.log("error", `[engineClient] reloading the model after the crash failed: ${(e as Error).message}`));
+        const adapters = this.lastAdapters;
+        if (adapters !== null) this.request(adapters).catch((e: unknown) => this.log("error", `[engineClient] restoring the adapters after the crash failed: ${(e as Error).message}`));
       }
     }
     for (const listener of [...this.crashListeners]) listener(err, willRestart);
@@ -131,7 +136,11 @@ export class EngineClient {
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       const pending: Pending = {
         resolve: (answer) => {
-          if (req.type === "loadModel") this.lastLoad = req;
+          if (req.type === "loadModel") {
+            this.lastLoad = req;
+            this.lastAdapters = null;
+          }
+          if (req.type === "setAdapters") this.lastAdapters = req;
           resolve(answer as R);
         },
         reject,

@@ -58,10 +58,15 @@ async function handle(request: EngineRequest, signal: AbortSignal): Promise<Engi
       return { kind: "ack" };
     case "getStats":
       return { kind: "stats", model: engine.modelInfo, cache: engine.cacheStats(), rssBytes: process.memoryUsage().rss };
-    case "setAdapters":
-    case "listAdapters":
-      // The LoRA issue plugs its feed/merge paths in here (Engine.session and Engine.exclusive are its hooks).
-      throw new EngineError("badInput", "LoRA adapters are not available in this build yet.");
+    case "setAdapters": {
+      const changed = await engine.setAdapters(request.adapters, request.extraDirs ?? []);
+      return { kind: "adaptersChanged", ...changed };
+    }
+    case "listAdapters": {
+      const { adapters, problems } = engine.listAdapters(request.extraDirs);
+      const { active, mode } = engine.activeAdapters();
+      return { kind: "adapterList", adapters, problems, active, mode };
+    }
   }
 }
 

@@ -1,0 +1,72 @@
+/**
+ * The adapters active on the loaded model: resolves selections to folders, loads them, applies them through the applier
+ * the graph allows (created on first use, so models never used with adapters pay nothing), and remembers the set.
+ * A set that fails to load or apply changes nothing: the previous set stays active.
+ */
+import type { AdapterInfo, AdapterSelection } from "../../protocol/engine";
+import type { OnnxCausalLm } from "../onnxModel";
+import { resolveAdapterDir } from "./adapterCatalog";
+import { createLoraApplier, type ActiveAdapter, type LoraApplier, type LoraModelSource } from "./loraApplier";
+import { LoraError } from "./loraError";
+import { adapterInfo, loadPeftAdapter } from "./peftAdapter";
+
+export type LoraMode = "feed" | "merge" | "none";
+
+export interface AdapterSetResult {
+  /** The selections now active (scale 0 included: such an adapter is loaded but adds nothing). */
+  active: AdapterSelection[];
+  /** Details of each active adapter, in the same order. */
+  adapters: AdapterInfo[];
+  mode: LoraMode;
+  matchedModules: string[];
+}
+
+export class LoraAdapterState {
+  private applier: LoraApplier | null = null;
+  private active: AdapterSelection[] = [];
+  private infos: AdapterInfo[] = [];
+  private matched: string[] = [];
+
+  constructor(
+    private readonly modelDir: string,
+    private readonly source: LoraModelSource,
+    private readonly signature: OnnxCausalLm["signature"],
+  ) {}
+
+  /** Active adapters with a non-zero scale, as MethodInfo states them. */
+  get effective(): { name: string; scale: number }[] {
+    return this.active.filter((a) => a.scale !== 0).map((a) => ({ name: a.name, scale: a.scale }));
+  }
+
+  get result(): AdapterSetResult {
+    return { active: this.active.map((a) => ({ ...a })), adapters: [...this.infos], mode: this.applier?.mode ?? "none", matchedModules: [...this.matched] };
+  }
+
+  /**
+   * Replaces the active set with `selections` on `model` (the session in use). Returns the session to use from now on
+   * (a new one on the merge path; the caller releases the old one) and the new state. Throws LoraError, changing nothing.
+   */
+  async set(selections: readonly AdapterSelection[], model: OnnxCausalLm, extraDirs: readonly string[] = []): Promise<{ model: OnnxCausalLm; result: AdapterSetResult }> {
+    for (const s of selections) {
+      if (!Number.isFinite(s.scale)) throw new LoraError(`Adapter "${s.name}" has a scale that is not a finite number.`);
+    }
+    const loaded: ActiveAdapter[] = selections.map((s) => {
+      const dir = resolveAdapterDir(s, this.modelDir, extraDirs);
+      const adapter = loadPeftAdapter(dir, s.name);
+      return { adapter, scale: s.scale };
+    });
+    if (this.applier === null && loaded.length === 0) return { model, result: this.result };
+    if (this.applier === null) this.applier = createLoraApplier(this.signature, this.source);
+    const applied = await this.applier.apply(loaded, model);
+    for (const { adapter } of loaded) {
+      const base = adapter.config.baseModel;
+      if (base !== "" && !base.endsWith(this.source.name)) {
+        this.source.logger?.log("warn", `adapter "${adapter.name}" was trained on ${base}, not ${this.source.name}; its shapes fit, so it is applied`);
+      }
+    }
+    this.active = selections.map((s) => ({ ...s }));
+    this.infos = loaded.map(({ adapter }) => adapterInfo(adapter.name, adapter.dir, adapter.config));
+    this.matched = applied.matchedModules;
+    return { model: applied.model, result: this.result };
+  }
+}
