@@ -51,6 +51,7 @@ export class TextTokenizer {
   private readonly surfaces: Array<TokenSurface | undefined>;
   private readonly texts: Array<string | undefined>;
   private readonly unknownSpanRule: UnknownSpanRule;
+  private readonly unknownTokenContent: string | undefined;
 
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -67,6 +68,7 @@ export class TextTokenizer {
     this.surfaces = new Array<TokenSurface | undefined>(vocabSize);
     this.texts = new Array<string | undefined>(vocabSize);
     this.unknownSpanRule = family.modelType === "WordPiece" ? "pretoken" : "untilNextToken";
+    this.unknownTokenContent = unknownTokenId === null ? undefined : tokenizer.id_to_token(unknownTokenId);
   }
 
   /**
@@ -113,9 +115,21 @@ export class TextTokenizer {
   encode(text: string): EncodedText {
     if (text.length === 0) return { ids: [], offsets: [] };
     const encoded = this.tokenizer.encode(text, { add_special_tokens: false });
-    // The library maps a token string missing from the vocabulary to the unknown id, which may be undefined.
-    const ids = encoded.ids.filter((id): id is number => typeof id === "number" && Number.isInteger(id));
-    const surfaces = ids.map((id) => this.surface(id));
+    const ids: number[] = [];
+    const surfaces: TokenSurface[] = [];
+    for (let i = 0; i < encoded.ids.length; i++) {
+      const id = encoded.ids[i];
+      // The library maps a token string missing from the vocabulary to the unknown id, which may be undefined.
+      if (typeof id !== "number" || !Number.isInteger(id)) continue;
+      ids.push(id);
+      let surface = this.surface(id);
+      const tokenString = encoded.tokens[i];
+      if (surface.unknown && tokenString !== undefined && tokenString !== this.unknownTokenContent) {
+        // Unigram reports the piece of text it could not match in place of "<unk>": that is exactly what it stands for.
+        surface = { bytes: vocabularyTokenBytes(this.family, tokenString), unknown: false };
+      }
+      surfaces.push(surface);
+    }
     return { ids, offsets: alignTokenOffsets(text, surfaces, this.unknownSpanRule) };
   }
 

@@ -171,6 +171,12 @@ class TextMatcher {
         continue;
       }
       const folded = foldCodePoint(character);
+      if (isWhitespaceCodePoint(target[k] as number) && folded[0] !== target[k]) {
+        // Whitespace the normalizer added (SentencePiece's "▁" prefix) where the text has none: skip it in the
+        // token rather than a text character that the next token may stand for.
+        k++;
+        continue;
+      }
       if (folded.length === 0) {
         // Folds to nothing (a combining mark): inside the token, or left for coverUnclaimedCharacters.
         this.position += width;
@@ -185,10 +191,6 @@ class TextMatcher {
           this.carried = folded;
           this.carriedIndex = matched;
         }
-        continue;
-      }
-      if (isWhitespaceCodePoint(target[k] as number)) {
-        k++; // whitespace the normalizer added (SentencePiece's "▁" prefix)
         continue;
       }
       if (isWhitespaceCodePoint(character) || isDroppedCharacter(character)) {
@@ -222,9 +224,11 @@ class TextMatcher {
 
   private alignUnknown(t: number): [number, number] {
     const text = this.text;
+    // Whitespace, dropped characters and combining marks left over from the token before are not its span
+    // (coverUnclaimedCharacters gives the latter two to that token).
     while (this.position < this.length) {
       const codePoint = readCodePoint(text, this.position);
-      if (!isWhitespaceCodePoint(codePoint) && !isDroppedCharacter(codePoint)) break;
+      if (!isWhitespaceCodePoint(codePoint) && !isDroppedCharacter(codePoint) && foldCodePoint(codePoint).length > 0) break;
       this.position += codePoint > 0xffff ? 2 : 1;
     }
     const start = this.position;
