@@ -181,7 +181,8 @@ export class MergeLoraApplier implements LoraApplier {
       });
     }
     if (patches.size === 0) return { bytes: this.baseBytes, matchedModules: [], patchedWeights: [] };
-    const bytes = this.baseBytes.slice();
+    // A copy (Buffer#slice would be a view and patch the base bytes themselves).
+    const bytes = new Uint8Array(this.baseBytes);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (const { weight, parts } of patches.values()) {
       const { rawData } = weight.initializer;
