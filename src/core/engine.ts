@@ -77,6 +77,8 @@ interface LoadedModel {
   info: ModelInfo;
   /** Logits row length. */
   vocab: number;
+  /** Decoded text per token id, filled on first use (top-k alternatives repeat the same few ids). */
+  tokenTexts: Array<string | undefined>;
   prefix: { id: number; text: string; kind: "bos" | "eos" };
 }
 
@@ -170,7 +172,7 @@ export class Engine {
       if (this.options.statistics !== "float64") stats = await LogitsStats.create(model.signature.logitsType, threads);
       const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
       const previous = this.loaded;
-      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix };
+      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix, tokenTexts: [] };
       this.threads = threads;
       if (options.kvBudgetBytes !== undefined) this.cache.setBudget(options.kvBudgetBytes);
       this.documents.clear();
@@ -312,12 +314,18 @@ export class Engine {
   }
 
   private tokenText(loaded: LoadedModel, id: number): string {
-    if (id >= loaded.tokenizer.vocabSize) return "";
-    try {
-      return loaded.tokenizer.tokenText(id);
-    } catch {
-      return "";
+    const cached = loaded.tokenTexts[id];
+    if (cached !== undefined) return cached;
+    let text = "";
+    if (id < loaded.tokenizer.vocabSize) {
+      try {
+        text = loaded.tokenizer.tokenText(id);
+      } catch {
+        text = "";
+      }
     }
+    loaded.tokenTexts[id] = text;
+    return text;
   }
 
   /** Forgets a document's state and cached keys/values. */
