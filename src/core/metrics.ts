@@ -37,8 +37,10 @@ export function countWords(text: string): number {
 /**
  * A token belongs to a range when its [start, end) intersects it; an empty-range token (the continuation of a
  * character split across tokens, placed at that character's end) belongs when that character does (start < pos ≤ end).
+ * An empty range holds no tokens.
  */
 export function tokenInRange(token: Pick<TokenScore, "start" | "end">, range: TextRange): boolean {
+  if (range.start >= range.end) return false;
   if (token.start === token.end) return token.start > range.start && token.start <= range.end;
   return token.start < range.end && token.end > range.start;
 }
