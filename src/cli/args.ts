@@ -12,6 +12,11 @@ Commands:
   score FILE|-          Score a text file (or standard input) and print per-token surprisal and perplexity.
   info                  Describe a model: architecture, parameters, FLOPs per token, context, vocabulary, KV bytes.
   adapters              List the model's LoRA adapters (its adapters/ folder and --adapter-dir folders): rank, targets, description.
+  compare FILE|- --model DIR --model DIR …
+                        Score the same text with two or more models (or split it with folders holding only a
+                        tokenizer.json) and print tokens, characters and bytes per token, token/word/byte perplexity,
+                        bits per byte and NLL side by side, with which comparison is fair. --model also takes an
+                        embedded model's name; --json prints an array of {model, method, metrics}.
 
 Options:
   --model DIR           Hugging Face model folder with config.json, tokenizer.json and an ONNX graph

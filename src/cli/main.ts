@@ -2,6 +2,7 @@
  * perplexity-lens: the command line. Uses src/core directly (no worker: nothing else shares the event loop).
  *   perplexity-lens score FILE|- [--model DIR] [--method sliding|rolling] [--window N] [--stride N] [--top K] [--json|--csv] [--no-color]
  *   perplexity-lens info [--model DIR]
+ *   perplexity-lens compare FILE|- --model DIR --model DIR … [--json] [--method M] [--window N] [--stride N]   (compareCommand.ts)
  *   perplexity-lens score FILE --adapter NAME[:SCALE] … --adapter-dir DIR[:SCALE] …   (LoRA adapters; see args.ts)
  *   perplexity-lens adapters [--model DIR] [--adapter-dir DIR] [--json]
  * Exit 0 on success; otherwise one sentence on stderr and exit 1 (failure) or 2 (usage).
@@ -12,6 +13,7 @@ import { Engine } from "../core/engine";
 import { EngineError } from "../core/engineError";
 import type { ScoreReport } from "../core/types";
 import { parseArgs, UsageError, USAGE, type CliArgs } from "./args";
+import { runCompareCommand } from "./compareCommand";
 import { adaptersText, colourText, csv, infoText, summaryTable } from "./render";
 
 export const DEFAULT_MODEL_NAME = "lens-gpt2-bpe4k";
@@ -84,6 +86,7 @@ async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "compare") return runCompareCommand(argv.slice(1), path.dirname(defaultModelDir()));
   let args: CliArgs;
   try {
     args = parseArgs(argv);

@@ -17,7 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Engine, EngineError, type RunOptions } from "./engine";
+import { DEFAULT_SCORE_OPTIONS, Engine, EngineError, type RunOptions } from "./engine";
 import { computeMetrics } from "./metrics";
 import { ONNX_CANDIDATES } from "./modelBundle";
 import { TextTokenizer } from "./tokenization";
@@ -43,7 +43,8 @@ export interface ComparisonOptions {
   stride: number;
 }
 
-export const DEFAULT_COMPARISON_OPTIONS: ComparisonOptions = { method: "rolling", window: 0, stride: 0 };
+/** The defaults of `score`, so a model's comparison column equals its score. */
+export const DEFAULT_COMPARISON_OPTIONS: ComparisonOptions = { method: DEFAULT_SCORE_OPTIONS.method, window: 0, stride: 0 };
 
 /**
  * Metrics as in `score` (metrics.ts) plus what the comparison adds. A tokenizer-only entry has the counts
