@@ -13,7 +13,8 @@
  * It serves the page the host builds (src/extension/panel/panelHtml.ts: CSP default-src 'none', nonce'd
  * script, styles only from the webview's resource origin) with a fake `acquireVsCodeApi` that answers
  * `ready` with sample data built by the real src/core/documentStats.ts, in VS Code's Dark Modern, Light Modern and High Contrast colours.
- * It fails on CSP violations, page errors and console errors, checks that clicking a surprising token
+ * It fails on CSP violations, page errors and console errors, and on chart marks drawn in a
+ * missing or translucent colour; it checks that clicking a surprising token
  * posts `revealToken`, and that a reload restores the panel from getState before any data is posted.
  * Screenshots: DIR/panel-{dark,light,hc}.png, panel-tab-dark.png (wide), panel-empty-dark.png,
  * panel-restored-light.png, panel-reset-light.png (the KV-cache section with its reset notice), each also cut in 800-px parts (*.partN.png). DIR defaults to
@@ -258,97 +259,105 @@ function syntheticOrRealData() {
 // ---------------------------------------------------------------- themes (a subset of what VS Code injects)
 
 const fontVariables = {
-  "--vscode-font-family": "system-ui, -apple-system, 'Segoe UI', 'Ubuntu', 'Droid Sans', sans-serif",
+  "--vscode-font-family": 'system-ui, "Ubuntu", "Droid Sans", sans-serif',
   "--vscode-font-size": "13px",
-  "--vscode-editor-font-family": "'Droid Sans Mono', 'monospace', monospace",
+  "--vscode-editor-font-family": "'Droid Sans Mono', monospace",
 };
 
+/**
+ * Theme variables as code-server 4.139.1 (VS Code 1.139.1) gives them to a webview in Default Dark
+ * Modern, Default Light Modern and Default High Contrast: the ones panel.css uses, read from a real
+ * panel (High Contrast has no charts.orange; the Modern themes' charts.orange has an alpha), plus a
+ * few the web components use.
+ */
 const themes = {
   dark: {
     bodyClass: "vscode-dark",
     vars: {
-      "--vscode-foreground": "#cccccc",
-      "--vscode-descriptionForeground": "#9d9d9d",
-      "--vscode-sideBar-background": "#181818",
-      "--vscode-editor-background": "#1f1f1f",
-      "--vscode-focusBorder": "#0078d4",
-      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-blue": "#59a4f9",
       "--vscode-charts-green": "#89d185",
       "--vscode-charts-yellow": "#cca700",
       "--vscode-charts-red": "#f14c4c",
       "--vscode-charts-purple": "#b180d7",
-      "--vscode-charts-orange": "#d18616",
+      "--vscode-charts-orange": "rgba(234, 92, 0, 0.33)",
+      "--vscode-foreground": "#cccccc",
+      "--vscode-sideBar-background": "#181818",
+      "--vscode-editor-background": "#1f1f1f",
+      "--vscode-descriptionForeground": "#9d9d9d",
+      "--vscode-textBlockQuote-border": "#616161",
+      "--vscode-focusBorder": "#0078d4",
+      "--vscode-textBlockQuote-background": "#2b2b2b",
+      "--vscode-inputValidation-infoBorder": "#007acc",
+      "--vscode-inputValidation-infoBackground": "#063b49",
+      "--vscode-editorWarning-foreground": "#cca700",
+      "--vscode-errorForeground": "#f85149",
       "--vscode-widget-border": "#313131",
       "--vscode-editorWidget-background": "#202020",
-      "--vscode-textBlockQuote-background": "#2b2b2b",
-      "--vscode-textBlockQuote-border": "#616161",
       "--vscode-list-hoverBackground": "#2a2d2e",
       "--vscode-textCodeBlock-background": "#2b2b2b",
       "--vscode-sideBarSectionHeader-background": "#181818",
       "--vscode-sideBarTitle-foreground": "#cccccc",
       "--vscode-icon-foreground": "#cccccc",
       "--vscode-progressBar-background": "#0078d4",
-      "--vscode-inputValidation-infoBackground": "#063b49",
-      "--vscode-inputValidation-infoBorder": "#007acc",
-      "--vscode-editorWarning-foreground": "#cca700",
     },
   },
   light: {
     bodyClass: "vscode-light",
     vars: {
-      "--vscode-foreground": "#3b3b3b",
-      "--vscode-descriptionForeground": "#616161",
-      "--vscode-sideBar-background": "#f8f8f8",
-      "--vscode-editor-background": "#ffffff",
-      "--vscode-focusBorder": "#005fb8",
-      "--vscode-charts-blue": "#1a85ff",
+      "--vscode-charts-blue": "#0063d3",
       "--vscode-charts-green": "#388a34",
       "--vscode-charts-yellow": "#bf8803",
       "--vscode-charts-red": "#e51400",
       "--vscode-charts-purple": "#652d90",
-      "--vscode-charts-orange": "#d18616",
+      "--vscode-charts-orange": "rgba(234, 92, 0, 0.33)",
+      "--vscode-foreground": "#3b3b3b",
+      "--vscode-sideBar-background": "#f8f8f8",
+      "--vscode-editor-background": "#ffffff",
+      "--vscode-descriptionForeground": "#3b3b3b",
+      "--vscode-textBlockQuote-border": "#e5e5e5",
+      "--vscode-focusBorder": "#005fb8",
+      "--vscode-textBlockQuote-background": "#f8f8f8",
+      "--vscode-inputValidation-infoBorder": "#007acc",
+      "--vscode-inputValidation-infoBackground": "#d6ecf2",
+      "--vscode-editorWarning-foreground": "#bf8803",
+      "--vscode-errorForeground": "#f85149",
       "--vscode-widget-border": "#e5e5e5",
       "--vscode-editorWidget-background": "#f8f8f8",
-      "--vscode-textBlockQuote-background": "#f8f8f8",
-      "--vscode-textBlockQuote-border": "#e5e5e5",
       "--vscode-list-hoverBackground": "#f2f2f2",
-      "--vscode-textCodeBlock-background": "#f0f0f0",
+      "--vscode-textCodeBlock-background": "#f8f8f8",
       "--vscode-sideBarSectionHeader-background": "#f8f8f8",
       "--vscode-sideBarTitle-foreground": "#3b3b3b",
       "--vscode-icon-foreground": "#3b3b3b",
       "--vscode-progressBar-background": "#005fb8",
-      "--vscode-inputValidation-infoBackground": "#d6ecf2",
-      "--vscode-inputValidation-infoBorder": "#007acc",
-      "--vscode-editorWarning-foreground": "#bf8803",
     },
   },
   hc: {
     bodyClass: "vscode-high-contrast",
     vars: {
-      "--vscode-foreground": "#ffffff",
-      "--vscode-descriptionForeground": "rgba(255, 255, 255, 0.7)",
-      "--vscode-sideBar-background": "#000000",
-      "--vscode-editor-background": "#000000",
       "--vscode-contrastBorder": "#6fc3df",
-      "--vscode-focusBorder": "#f38518",
-      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-blue": "#59a4f9",
       "--vscode-charts-green": "#89d185",
       "--vscode-charts-yellow": "#ffd370",
       "--vscode-charts-red": "#f48771",
       "--vscode-charts-purple": "#b180d7",
-      "--vscode-charts-orange": "#d18616",
+      "--vscode-foreground": "#ffffff",
+      "--vscode-sideBar-background": "#000000",
+      "--vscode-editor-background": "#000000",
+      "--vscode-descriptionForeground": "rgba(255, 255, 255, 0.7)",
+      "--vscode-textBlockQuote-border": "#ffffff",
+      "--vscode-focusBorder": "#f38518",
+      "--vscode-inputValidation-infoBorder": "#6fc3df",
+      "--vscode-inputValidation-infoBackground": "#000000",
+      "--vscode-editorWarning-foreground": "#ffd370",
+      "--vscode-errorForeground": "#f48771",
       "--vscode-widget-border": "#6fc3df",
       "--vscode-editorWidget-background": "#0c141f",
-      "--vscode-textBlockQuote-background": "#000000",
-      "--vscode-textBlockQuote-border": "#ffffff",
+      "--vscode-list-hoverBackground": "rgba(255, 255, 255, 0.1)",
       "--vscode-textCodeBlock-background": "#000000",
       "--vscode-sideBarSectionHeader-background": "#000000",
       "--vscode-sideBarTitle-foreground": "#ffffff",
       "--vscode-icon-foreground": "#ffffff",
       "--vscode-progressBar-background": "#6fc3df",
-      "--vscode-inputValidation-infoBackground": "#000000",
-      "--vscode-inputValidation-infoBorder": "#6fc3df",
-      "--vscode-editorWarning-foreground": "#ffd370",
     },
   },
 };
@@ -481,6 +490,20 @@ async function main() {
 
   for (const theme of ["dark", "light", "hc"]) {
     const tab = await open(theme, "data");
+    // Every chart mark must be drawn in a solid colour (themes may give charts.* an alpha, or none).
+    const marks = await tab.evaluate(() =>
+      [".bar", ".mean", ".gltr-top10", ".gltr-top100", ".gltr-top1000", ".gltr-rest", "rect.reused", "rect.recomputed"].map((selector) => {
+        const element = document.querySelector(`svg ${selector}`);
+        const style = element ? getComputedStyle(element) : null;
+        return { selector, colour: style ? (selector === ".mean" ? style.stroke : style.fill) : "missing" };
+      }),
+    );
+    for (const { selector, colour } of marks) {
+      const translucent = /\/\s*0?\.\d+\)$|rgba\([^)]*,\s*0?\.\d+\)$/.test(colour);
+      if (colour === "missing" || colour === "none" || translucent || /^rgb\(0, 0, 0\)$/.test(colour)) {
+        problems.push(`${theme}: ${selector} is drawn in ${colour}`);
+      }
+    }
     await shoot(tab, `panel-${theme}`);
     await tab.close();
   }
