@@ -20,6 +20,7 @@ import type {
   TokenScore,
   WindowMethod,
 } from "../core/types";
+import type { Comparison, ComparisonOptions, ComparisonTarget } from "../core/compare";
 
 /** Scoring options that the user's settings control. */
 export interface ScoreOptions {
@@ -125,6 +126,20 @@ export interface GetStatsRequest {
   id: number;
 }
 
+/**
+ * ext→worker: score one text with every model target and split it with every tokenizer-only target (a folder with just
+ * tokenizer.json), for the comparison view. Answer: ComparisonResult. Progress messages carry `step` (which target).
+ * The loaded model stays loaded (a target with its folder is scored by it); other models are loaded in sessions of
+ * their own, one at a time, and released after the comparison. Needs at least two targets.
+ */
+export interface CompareRequest {
+  type: "compare";
+  id: number;
+  text: string;
+  targets: ComparisonTarget[];
+  options: ComparisonOptions;
+}
+
 /** ext→worker: stop request `targetId` as soon as possible (within one chunk). No answer of its own. */
 export interface CancelMessage {
   type: "cancel";
@@ -137,7 +152,8 @@ export type EngineRequest =
   | ReleaseDocumentRequest
   | SetAdaptersRequest
   | ListAdaptersRequest
-  | GetStatsRequest;
+  | GetStatsRequest
+  | CompareRequest;
 
 export type ExtToWorkerMessage = EngineRequest | CancelMessage;
 
@@ -199,7 +215,13 @@ export interface Stats {
   rssBytes: number;
 }
 
-export type EngineAnswer = ModelLoaded | ScoreResult | Ack | AdaptersChanged | AdapterList | Stats;
+/** The answer to CompareRequest: per target, metrics, boundaries and surprisal, and the fairness verdict. */
+export interface ComparisonResult {
+  kind: "comparison";
+  comparison: Comparison;
+}
+
+export type EngineAnswer = ModelLoaded | ScoreResult | Ack | AdaptersChanged | AdapterList | Stats | ComparisonResult;
 
 /** worker→ext: the answer to request `id`. */
 export interface ResponseMessage {
@@ -225,6 +247,14 @@ export interface ProgressMessage {
   id: number;
   done: number;
   total: number;
+  /** For a multi-step request (compare): which step (0-based, of `count`) `done`/`total` belong to, and its name. */
+  step?: ProgressStep;
+}
+
+export interface ProgressStep {
+  index: number;
+  count: number;
+  name: string;
 }
 
 /** worker→ext: a log line for the extension's output channel. */
@@ -293,6 +323,18 @@ export function extToWorkerMessageProblem(message: unknown): string | null {
       return Array.isArray(message["extraDirs"]) && message["extraDirs"].every(isString) ? null : "listAdapters needs extraDirs as strings";
     case "getStats":
       return null;
+    case "compare": {
+      if (!isString(message["text"])) return "compare needs a text string";
+      const targets = message["targets"];
+      const isTarget = (t: unknown): boolean =>
+        isRecord(t) && isString(t["path"]) && t["path"] !== "" && (t["name"] === undefined || isString(t["name"])) && (t["source"] === undefined || t["source"] === "embedded" || t["source"] === "folder");
+      if (!Array.isArray(targets) || targets.length < 2 || !targets.every(isTarget)) return "compare needs at least two targets {path, name?, source?}";
+      const options = message["options"];
+      if (!isRecord(options) || (options["method"] !== "sliding" && options["method"] !== "rolling") || !isId(options["window"]) || !isId(options["stride"])) {
+        return "compare needs options {method: sliding|rolling, window, stride} with non-negative integers";
+      }
+      return null;
+    }
     default:
       return `unknown request type ${JSON.stringify(type)}`;
   }

@@ -18,6 +18,7 @@ import {
   type LoadModelRequest,
   type SetAdaptersRequest,
   type LogMessage,
+  type ProgressStep,
 } from "../protocol/engine";
 
 export { EngineError } from "../core/engineError";
@@ -25,7 +26,7 @@ export { EngineError } from "../core/engineError";
 interface Pending {
   resolve(answer: EngineAnswer): void;
   reject(error: EngineError): void;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, step?: ProgressStep) => void;
   cleanup(): void;
 }
 
@@ -77,7 +78,7 @@ export class EngineClient {
         this.log(message.level, message.message);
         return;
       case "progress":
-        this.pending.get(message.id)?.onProgress?.(message.done, message.total);
+        this.pending.get(message.id)?.onProgress?.(message.done, message.total, message.step);
         return;
       case "response": {
         const pending = this.pending.get(message.id);
@@ -122,7 +123,7 @@ export class EngineClient {
 
   request<R extends EngineAnswer>(
     req: DistributiveOmit<EngineRequest, "id">,
-    opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+    opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, step?: ProgressStep) => void } = {},
   ): Promise<R> {
     if (this.disposed) return Promise.reject(new EngineError("cancelled", "The engine client was disposed."));
     if (this.crashes >= 2) return Promise.reject(new EngineError("crashed", "The engine worker crashed twice and was not restarted."));

@@ -9,6 +9,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { Engine } from "../core/engine";
+import { compareModels } from "../core/compare";
 import { EngineError } from "../core/engineError";
 import type { Logger } from "../core/logger";
 import {
@@ -61,6 +62,15 @@ async function handle(request: EngineRequest, signal: AbortSignal): Promise<Engi
     case "setAdapters": {
       const changed = await engine.setAdapters(request.adapters, request.extraDirs ?? []);
       return { kind: "adaptersChanged", ...changed };
+    }
+    case "compare": {
+      const comparison = await compareModels(request.text, request.targets, request.options, {
+        signal,
+        loadedEngine: engine,
+        logger,
+        onProgress: (p) => post({ type: "progress", id: request.id, done: p.done, total: p.total, step: { index: p.index, count: p.count, name: p.name } }),
+      });
+      return { kind: "comparison", comparison };
     }
     case "listAdapters": {
       const { adapters, problems } = engine.listAdapters(request.extraDirs);
