@@ -3,12 +3,14 @@
  * the graph allows (created on first use, so models never used with adapters pay nothing), and remembers the set.
  * A set that fails to load or apply changes nothing: the previous set stays active.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { AdapterInfo, AdapterSelection } from "../../protocol/engine";
 import type { OnnxCausalLm } from "../onnxModel";
 import { resolveAdapterDir } from "./adapterCatalog";
 import { createLoraApplier, type ActiveAdapter, type LoraApplier, type LoraModelSource } from "./loraApplier";
 import { LoraError } from "./loraError";
-import { adapterInfo, loadPeftAdapter } from "./peftAdapter";
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterInfo, loadPeftAdapter, type PeftAdapter } from "./peftAdapter";
 
 export type LoraMode = "feed" | "merge" | "none";
 
@@ -21,8 +23,24 @@ export interface AdapterSetResult {
   matchedModules: string[];
 }
 
+/** Size and modification time of an adapter's two files: a loaded adapter is reused while they are unchanged. */
+function fileStamp(dir: string): string {
+  return [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE]
+    .map((f) => {
+      try {
+        const s = fs.statSync(path.join(dir, f));
+        return `${s.size}:${s.mtimeMs}`;
+      } catch {
+        return "missing";
+      }
+    })
+    .join("|");
+}
+
 export class LoraAdapterState {
   private applier: LoraApplier | null = null;
+  /** Adapters read before, by folder and name, with the stamp of their files. */
+  private readonly loadedAdapters = new Map<string, { stamp: string; adapter: PeftAdapter }>();
   private active: AdapterSelection[] = [];
   private infos: AdapterInfo[] = [];
   private matched: string[] = [];
@@ -52,7 +70,12 @@ export class LoraAdapterState {
     }
     const loaded: ActiveAdapter[] = selections.map((s) => {
       const dir = resolveAdapterDir(s, this.modelDir, extraDirs);
+      const key = `${dir}\u0000${s.name}`;
+      const stamp = fileStamp(dir);
+      const cached = this.loadedAdapters.get(key);
+      if (cached !== undefined && cached.stamp === stamp) return { adapter: cached.adapter, scale: s.scale };
       const adapter = loadPeftAdapter(dir, s.name);
+      this.loadedAdapters.set(key, { stamp, adapter });
       return { adapter, scale: s.scale };
     });
     if (this.applier === null && loaded.length === 0) return { model, result: this.result };

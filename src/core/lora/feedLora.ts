@@ -84,7 +84,7 @@ export class FeedLoraApplier implements LoraApplier {
   }
 
   /** Builds the feed tensors for `adapters` (see the formula at the top). Pure: touches no session. */
-  buildFeeds(adapters: readonly ActiveAdapter[]): { feeds: Map<string, ort.Tensor>; matchedModules: string[] } {
+  buildFeeds(adapters: readonly ActiveAdapter[]): { feeds: Map<string, ort.Tensor>; matchedModules: string[]; shapesDeclared: boolean } {
     const perSlot = new Map<string, Array<{ module: LoraModuleWeights; factor: number }>>();
     const matched = new Set<string>();
     for (const { adapter, scale } of adapters) {
@@ -100,8 +100,10 @@ export class FeedLoraApplier implements LoraApplier {
       });
     }
     const feeds = new Map<string, ort.Tensor>();
+    let shapesDeclared = true;
     for (const [key, parts] of perSlot) {
       const slot = this.slots.get(key)!;
+      if (slot.inFeatures === null || slot.outFeatures === null) shapesDeclared = false;
       const inF = parts[0]!.module.inFeatures;
       const outF = parts[0]!.module.outFeatures;
       for (const p of parts) {
@@ -124,17 +126,18 @@ export class FeedLoraApplier implements LoraApplier {
       feeds.set(slot.inputA, new ort.Tensor("float32", A, [inF, rank]));
       feeds.set(slot.inputB, new ort.Tensor("float32", B, [rank, outF]));
     }
-    return { feeds, matchedModules: [...matched].sort() };
+    return { feeds, matchedModules: [...matched].sort(), shapesDeclared };
   }
 
   async apply(adapters: readonly ActiveAdapter[], current: OnnxCausalLm): Promise<LoraApplication> {
-    const { feeds, matchedModules } = this.buildFeeds(adapters);
+    const { feeds, matchedModules, shapesDeclared } = this.buildFeeds(adapters);
     current.setLoraFeeds(feeds);
-    if (feeds.size > 0) {
-      // One pass on a single token proves onnxruntime accepts the feeds before any document is scored with them.
+    if (feeds.size > 0 && !shapesDeclared) {
+      // The graph does not declare every dimension the feeds were checked against: one pass on a single token proves
+      // onnxruntime accepts them before any document is scored with them.
       try {
         const probe = await current.forward([0], null);
-        probe.logits.dispose();
+        probe.logits?.dispose();
         if (probe.present) for (const t of probe.present.tensors) t.dispose();
       } catch (e) {
         current.setLoraFeeds(this.current);

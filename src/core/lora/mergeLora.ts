@@ -202,9 +202,15 @@ export class MergeLoraApplier implements LoraApplier {
         }
       }
       const base = rawData!.offset;
-      for (let e = 0; e < delta.length; e++) {
-        const at = base + 4 * e;
-        view.setFloat32(at, view.getFloat32(at, true) + delta[e]!, true);
+      if ((bytes.byteOffset + base) % 4 === 0) {
+        // raw_data is little-endian float32, as is every host onnxruntime-node runs on.
+        const stored = new Float32Array(bytes.buffer, bytes.byteOffset + base, delta.length);
+        for (let e = 0; e < delta.length; e++) stored[e]! += delta[e]!;
+      } else {
+        for (let e = 0; e < delta.length; e++) {
+          const at = base + 4 * e;
+          view.setFloat32(at, view.getFloat32(at, true) + delta[e]!, true);
+        }
       }
     }
     return { bytes, matchedModules: [...matched].sort(), patchedWeights: [...patches.keys()].sort() };
@@ -218,7 +224,7 @@ export class MergeLoraApplier implements LoraApplier {
     try {
       model = await OnnxCausalLm.load(bytes, this.source.spec, { threads: this.source.threads, ...(this.source.logger ? { logger: this.source.logger } : {}) }, file);
       const probe = await model.forward([0], null);
-      probe.logits.dispose();
+      probe.logits?.dispose();
       if (probe.present) for (const t of probe.present.tensors) t.dispose();
     } catch (e) {
       if (model !== null) await model.release().catch(() => undefined);
