@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import { CONFIG_KEYS, CONFIG_SECTION } from "./config";
 import { COMMANDS, errorMessage, type LensContext } from "./ctx";
 import { listModels, type ModelEntry } from "./modelCatalog";
+import { setLoraScale, toggleLoraAdapter } from "./loraCommands";
 import { toCsv, toScoreReport } from "./scoreExport";
 
 export function registerCommands(ctx: LensContext): void {
@@ -31,6 +32,8 @@ export function registerCommands(ctx: LensContext): void {
   command(COMMANDS.showPanel, () => ctx.panel.reveal());
   command(COMMANDS.exportTokenScores, () => exportTokenScores(ctx));
   command(COMMANDS.showLog, () => ctx.log.show());
+  command(COMMANDS.toggleLoraAdapter, () => toggleLoraAdapter(ctx));
+  command(COMMANDS.setLoraScale, () => setLoraScale(ctx));
 }
 
 function activeEditor(): vscode.TextEditor | undefined {

@@ -28,6 +28,7 @@ import { DisposableStore } from "./disposableStore";
 import { DocumentScorer, baseName, type ScorerHost } from "./documentScorer";
 import type { DocumentScoreState } from "./documentScoreState";
 import { EngineSession } from "./engineSession";
+import { LoraAdapters } from "./loraAdapters";
 import { resolveModel, type ModelEntry } from "./modelCatalog";
 import { PerplexityStatusBar } from "./statusBar";
 import { TokenDecorations } from "./tokenDecorations";
@@ -43,6 +44,8 @@ export const COMMANDS = {
   showPanel: "perplexityLens.showPanel",
   exportTokenScores: "perplexityLens.exportTokenScores",
   showLog: "perplexityLens.showLog",
+  toggleLoraAdapter: "perplexityLens.toggleLoraAdapter",
+  setLoraScale: "perplexityLens.setLoraScale",
 } as const;
 
 /** Context key set while any document has scores (enables Clear Highlights and Export in the palette). */
@@ -69,6 +72,10 @@ export class LensContext implements vscode.Disposable, ScorerHost {
 
   readonly scorer: DocumentScorer;
   readonly panel: LensPanel;
+  /** The active LoRA adapters: one state for the palette, the status bar and the panel. */
+  readonly adapters: LoraAdapters;
+  /** The model documents were last scored with; adapters are cleared when it changes. */
+  private lastModelPath: string | undefined;
   private readonly decorations: TokenDecorations;
   private readonly statusBar: PerplexityStatusBar;
 
@@ -91,6 +98,8 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.logConfigProblems();
 
     this.scorer = this.extensionLifetime.add(new DocumentScorer(this));
+    this.adapters = this.extensionLifetime.add(new LoraAdapters(log));
+    this.extensionLifetime.add(this.adapters.onDidChange(() => this.refreshStatus()));
     this.decorations = this.extensionLifetime.add(new TokenDecorations(this.config));
     this.statusBar = this.extensionLifetime.add(new PerplexityStatusBar(COMMANDS.showPanel));
     this.panel = this.extensionLifetime.add(
@@ -158,16 +167,19 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       if (session.model) return this.keepPreviousModel(session, session.model, error);
       throw error;
     }
-    if (session.model?.path === entry.path) return { session, model: session.model };
-    if (this.failedModel?.path === entry.path && session.model) return { session, model: session.model };
+    if (session.model?.path === entry.path) return this.withAdapters(session, session.model);
+    if (this.failedModel?.path === entry.path && session.model) return this.withAdapters(session, session.model);
     this.loadingModelName = entry.name;
     this.refreshStatus();
     try {
       const previous = session.model;
       const model = await session.ensureModel(entry);
       this.failedModel = undefined;
-      if (previous?.path !== model.path) this.panel.showModel(model);
-      return { session, model };
+      if (previous?.path !== model.path) {
+        this.adapters.modelLoadedIn(session);
+        this.panel.showModel(model);
+      }
+      return await this.withAdapters(session, model);
     } catch (error) {
       this.failedModel = { path: entry.path, message: errorMessage(error) };
       if (session.model) return this.keepPreviousModel(session, session.model, error);
@@ -176,6 +188,20 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       this.loadingModelName = undefined;
       this.refreshStatus();
     }
+  }
+
+  /** Clears the adapters when the model changed, and sends them to a restarted engine. */
+  private async withAdapters(session: EngineSession, model: ModelInfo): Promise<{ session: EngineSession; model: ModelInfo }> {
+    if (this.lastModelPath !== undefined && this.lastModelPath !== model.path) this.adapters.forget();
+    this.lastModelPath = model.path;
+    if (this.adapters.current.active.length > 0) {
+      try {
+        await this.adapters.reapply(session, this.config.adapterFolders);
+      } catch (error) {
+        void this.showFailure(`The LoRA adapters could not be applied again and were turned off: ${errorMessage(error)}`, false);
+      }
+    }
+    return { session, model };
   }
 
   /** The configured model cannot be had, but one is loaded: say so once and keep scoring with it. */
@@ -191,6 +217,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
 
   private engineCrashed(session: EngineSession, error: Error, willRestart: boolean): void {
     if (session !== this.engine) return;
+    this.adapters.sessionRestarted(session);
     if (willRestart) {
       const message = `The Perplexity Lens engine stopped (${error.message}) and was restarted; results in flight were discarded.`;
       this.log.error(`[ctx] ${message}`);
@@ -302,7 +329,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       liveScoring: this.config.liveScoring,
       liveSuspended: this.liveSuspendedReason,
       highlightsVisible: this.highlightsShown,
-      adapters: state?.result?.method.adapters ?? [],
+      adapters: this.adapters.effective,
       hasEditor: editor !== undefined,
     });
   }
