@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
+import { registerCompareTokenizers } from "./compareTokenizers";
 import { LensContext, errorMessage } from "./ctx";
 
 let context: LensContext | undefined;
@@ -17,6 +18,7 @@ export function activate(extensionContext: vscode.ExtensionContext): void {
     context = new LensContext(extensionContext, log);
     extensionContext.subscriptions.push(context);
     registerCommands(context);
+    registerCompareTokenizers(context);
     log.info(`[activate] Perplexity Lens ${String(extensionContext.extension.packageJSON.version)} activated in ${Date.now() - started} ms`);
   } catch (error) {
     const message = `Perplexity Lens failed to start: ${errorMessage(error)}`;

@@ -16,6 +16,7 @@
  */
 import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo } from "../core/types";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
+import type { Comparison } from "../core/compare";
 
 // ---------------------------------------------------------------- section data
 
@@ -50,6 +51,26 @@ export interface CacheView {
   historyTotals: RescoreAggregates;
 }
 
+/**
+ * The comparison view (Compare Tokenizers): the metrics of every compared model over the whole text, the fairness
+ * verdict, and the text split by each tokenizer for the side-by-side view — the first `text.length` characters only
+ * (each entry's `tokens` are those that start in it), so a long document does not flood the webview.
+ */
+export interface ComparisonView {
+  /** URI of the compared document (string form). */
+  docUri: string;
+  fileName: string;
+  /** Whether the whole document or the selection was compared. */
+  scope: "document" | "selection";
+  /** The compared text from its start up to the cut: what is shown side by side (offsets of tokens are into it). */
+  text: string;
+  /** UTF-16 length of the whole compared text (the metrics cover all of it); > text.length when the view is cut. */
+  characters: number;
+  comparison: Comparison;
+  /** Milliseconds since the epoch when the comparison finished. */
+  comparedAt: number;
+}
+
 // ---------------------------------------------------------------- ext→webview
 
 /** ext→webview: the loaded model (null: none loaded yet, or loading failed). Sent on ready and on change. */
@@ -70,7 +91,13 @@ export interface CacheMessage {
   cache: CacheView | null;
 }
 
-export type ExtToWebviewMessage = ModelMessage | DocumentMessage | CacheMessage;
+/** ext→webview: the latest tokenizer comparison (null: none yet). Sent on ready and when a comparison finishes. */
+export interface ComparisonMessage {
+  type: "comparison";
+  comparison: ComparisonView | null;
+}
+
+export type ExtToWebviewMessage = ModelMessage | DocumentMessage | CacheMessage | ComparisonMessage;
 
 // ---------------------------------------------------------------- webview→ext
 
@@ -93,7 +120,12 @@ export interface WebviewErrorMessage {
   message: string;
 }
 
-export type WebviewToExtMessage = ReadyMessage | RevealTokenMessage | WebviewErrorMessage;
+/** webview→ext: the user asked for a (new) comparison from the comparison view; the host runs Compare Tokenizers. */
+export interface CompareMessage {
+  type: "compare";
+}
+
+export type WebviewToExtMessage = ReadyMessage | RevealTokenMessage | WebviewErrorMessage | CompareMessage;
 
 // ---------------------------------------------------------------- persisted webview state
 
@@ -107,6 +139,8 @@ export interface PersistedPanelState {
   model: ModelInfo | null;
   document: DocumentView | null;
   cache: CacheView | null;
+  /** The last comparison (absent in state saved before the comparison view existed). */
+  comparison?: ComparisonView | null;
   /** Ids of the sections the user closed. */
   collapsedSections: string[];
 }
@@ -281,16 +315,57 @@ const isCacheView = shape({
   historyTotals: isRescoreAggregates,
 });
 
+const isComparisonMetrics = (v: unknown): boolean =>
+  isMetrics(v) && shape({ charsPerToken: nullable(isNumber), bytesPerToken: nullable(isNumber), nllBits: nullable(isNumber) })(v);
+
+const isComparedToken = shape({ start: isCount, end: isCount, bits: nullable(isNumber) });
+
+const isComparisonEntry = shape({
+  model: shape({
+    name: isString,
+    path: isString,
+    kind: oneOf("model", "tokenizer"),
+    architecture: nullable(isString),
+    vocabSize: isCount,
+    contextLength: nullable(isCount),
+    parameters: nullable(isCount),
+    tokenizerType: isString,
+  }),
+  method: nullable(isMethod),
+  metrics: isComparisonMetrics,
+  tokens: arrayOf(isComparedToken),
+  millis: isNumber,
+});
+
+const isComparison = shape({
+  characters: isCount,
+  bytes: isCount,
+  words: isCount,
+  entries: arrayOf(isComparisonEntry),
+  verdict: shape({ sentence: isString, rankingByBitsPerByte: arrayOf(isCount), rankingByTokenPerplexity: arrayOf(isCount), sameTokenization: isBoolean }),
+});
+
+const isComparisonView = (v: unknown): boolean =>
+  shape({ docUri: isString, fileName: isString, scope: oneOf("document", "selection"), text: isString, characters: isCount, comparison: isComparison, comparedAt: isNumber })(v) &&
+  isRecord(v) &&
+  (v.text as string).length <= (v.characters as number) &&
+  // Every token of the side-by-side view lies inside the shown text, and ranges are ordered.
+  ((v.comparison as { entries: { tokens: { start: number; end: number }[] }[] }).entries.every((entry) =>
+    entry.tokens.every((t) => t.start <= t.end && t.end <= (v.text as string).length),
+  ));
+
 const extToWebviewChecks: Record<ExtToWebviewMessage["type"], Check> = {
   model: shape({ model: nullable(isModelInfo) }),
   document: shape({ document: nullable(isDocumentView) }),
   cache: shape({ cache: nullable(isCacheView) }),
+  comparison: shape({ comparison: nullable(isComparisonView) }),
 };
 
 const webviewToExtChecks: Record<WebviewToExtMessage["type"], Check> = {
   ready: () => true,
   revealToken: (v) => shape({ docUri: isString, start: isCount, end: isCount })(v) && isRecord(v) && (v.start as number) <= (v.end as number),
   webviewError: shape({ message: isString }),
+  compare: () => true,
 };
 
 function checkTagged(value: unknown, checks: Record<string, Check>): boolean {
@@ -316,6 +391,7 @@ export function isPersistedPanelState(value: unknown): value is PersistedPanelSt
     model: nullable(isModelInfo),
     document: nullable(isDocumentView),
     cache: nullable(isCacheView),
+    comparison: optional(nullable(isComparisonView)),
     collapsedSections: arrayOf(isString),
   })(value);
 }

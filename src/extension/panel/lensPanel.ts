@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import type { KvCacheStats, ModelInfo, RescoreInfo } from "../../core/types";
 import type { ScoreResult } from "../../protocol/engine";
-import type { CacheView, DocumentView, ExtToWebviewMessage, WebviewToExtMessage } from "../../protocol/webview";
+import type { CacheView, ComparisonView, DocumentView, ExtToWebviewMessage, WebviewToExtMessage } from "../../protocol/webview";
 import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../core/documentStats";
 import { LatestWinsThrottle } from "./latestWinsThrottle";
 import { panelHtml, panelWebviewOptions } from "./panelHtml";
@@ -16,7 +16,7 @@ export interface LensPanelHandlers {
   revealToken(docUri: string, start: number, end: number): void;
 }
 
-type Section = "model" | "document" | "cache";
+type Section = "model" | "document" | "cache" | "comparison";
 
 /** A score result not yet turned into what the panel shows: only the latest one per flush is. */
 interface PendingScore {
@@ -58,6 +58,10 @@ export class LensPanel implements vscode.Disposable {
   private cacheReason: string | null = null;
   private lastRescore: RescoreInfo | null = null;
   private readonly history = new RescoreHistory(40);
+  private comparison: ComparisonView | null = null;
+  private readonly comparisonRequests = new vscode.EventEmitter<void>();
+  /** The comparison view's "Compare…" button: the listener runs Compare Tokenizers (src/extension/compareTokenizers.ts). */
+  readonly onDidRequestComparison = this.comparisonRequests.event;
   private readonly dirty = new Set<Section>();
   private readonly throttle = new LatestWinsThrottle(updateIntervalMillis, () => this.sendDirtySections());
 
@@ -140,6 +144,12 @@ export class LensPanel implements vscode.Disposable {
     this.markDirty("cache");
   }
 
+  /** A finished tokenizer comparison: the comparison view shows it (it stays until the next one). */
+  showComparison(view: ComparisonView): void {
+    this.comparison = view;
+    this.markDirty("comparison");
+  }
+
   /** The document was closed: stop showing it if it is the one shown. */
   forgetDocument(docUri: string): void {
     if (this.pendingScore?.docUri === docUri) this.pendingScore = null;
@@ -151,6 +161,7 @@ export class LensPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     this.throttle.dispose();
+    this.comparisonRequests.dispose();
     for (const connection of this.connections) connection.dispose();
     this.connections.clear();
     this.tab?.dispose();
@@ -209,13 +220,16 @@ export class LensPanel implements vscode.Disposable {
       case "ready":
         this.log.debug(`[panel] ${from.label} ready`);
         this.materializePendingScore();
-        for (const section of ["model", "document", "cache"] as const) from.post(this.sectionMessage(section));
+        for (const section of ["model", "document", "cache", "comparison"] as const) from.post(this.sectionMessage(section));
         return;
       case "revealToken":
         this.handlers.revealToken(message.docUri, message.start, message.end);
         return;
       case "webviewError":
         this.log.error(`[panel] ${from.label}: ${message.message}`);
+        return;
+      case "compare":
+        this.comparisonRequests.fire();
         return;
     }
   }
@@ -279,6 +293,8 @@ export class LensPanel implements vscode.Disposable {
         return { type: "document", document: this.document };
       case "cache":
         return { type: "cache", cache: this.cacheView() };
+      case "comparison":
+        return { type: "comparison", comparison: this.comparison };
     }
   }
 }

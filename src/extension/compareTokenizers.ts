@@ -1,0 +1,171 @@
+/**
+ * "Perplexity Lens: Compare Tokenizers": the document (or the selection) scored by two or more models, and split by
+ * tokenizer-only folders, in the engine worker (so the editor never blocks); the result goes to the panel's
+ * comparison view, opened as an editor tab (the side-by-side columns need the width).
+ *
+ * The worker keeps the configured model loaded and loads the others in sessions of their own, one at a time,
+ * releasing each after the comparison. The quick pick remembers the last choice per workspace.
+ */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { isEngineError } from "../core/engineError";
+import type { ComparisonTarget } from "../core/compare";
+import type { ComparisonResult, ProgressStep } from "../protocol/engine";
+import { listComparisonCandidates, type ComparisonCandidate } from "./comparisonTargets";
+import { buildComparisonView } from "./comparisonView";
+import { errorMessage, type LensContext } from "./ctx";
+
+export const COMPARE_TOKENIZERS_COMMAND = "perplexityLens.compareTokenizers";
+
+/** workspaceState key of the folders picked last time. */
+const LAST_PICK_KEY = "perplexityLens.compareTokenizers.lastPick";
+
+/** The built-in demonstration: same architecture and corpus, different tokenizers. */
+const DEMONSTRATION_PAIR = ["lens-gpt2-bpe4k", "lens-gpt2-byte"];
+
+interface CandidatePick extends vscode.QuickPickItem {
+  candidate?: ComparisonCandidate;
+}
+
+/** Registers the command and the panel's "compare" request; both live as long as the extension. */
+export function registerCompareTokenizers(ctx: LensContext): void {
+  const run = async (): Promise<void> => {
+    try {
+      await compareTokenizers(ctx);
+    } catch (error) {
+      ctx.log.error(`[compare] ${errorMessage(error)}`);
+      void ctx.showFailure(errorMessage(error), false);
+    }
+  };
+  ctx.register(vscode.commands.registerCommand(COMPARE_TOKENIZERS_COMMAND, run));
+  ctx.register(ctx.panel.onDidRequestComparison(() => void vscode.commands.executeCommand(COMPARE_TOKENIZERS_COMMAND)));
+}
+
+/** Which candidates start picked: the last choice, else the model in use and the other of the demonstration pair. */
+function initiallyPicked(candidates: readonly ComparisonCandidate[], lastPick: readonly string[] | undefined, currentPath: string | undefined): Set<string> {
+  const available = new Set(candidates.map((c) => c.path));
+  const remembered = (lastPick ?? []).filter((p) => available.has(p));
+  if (remembered.length >= 2) return new Set(remembered);
+  const picked = new Set<string>();
+  if (currentPath !== undefined && available.has(currentPath)) picked.add(currentPath);
+  for (const name of DEMONSTRATION_PAIR) {
+    if (picked.size >= 2) break;
+    const match = candidates.find((c) => c.source === "embedded" && c.name === name);
+    if (match) picked.add(match.path);
+  }
+  return picked;
+}
+
+async function pickTargets(ctx: LensContext): Promise<ComparisonCandidate[] | undefined> {
+  const candidates = await listComparisonCandidates(ctx.embeddedModelsRoot, ctx.config.modelFolders);
+  if (candidates.length < 2) {
+    void vscode.window.showInformationMessage("Compare Tokenizers needs at least two models or tokenizer folders; add folders in the Perplexity Lens: Model Folders setting.");
+    return undefined;
+  }
+  const picked = initiallyPicked(candidates, ctx.extension.workspaceState.get<string[]>(LAST_PICK_KEY), ctx.currentModel?.path);
+  const toItem = (c: ComparisonCandidate): CandidatePick => ({
+    label: c.name,
+    description: [c.kind === "tokenizer" ? "tokenizer only" : c.modelType, c.source === "embedded" ? "embedded" : undefined, c.path === ctx.currentModel?.path ? "in use" : undefined]
+      .filter(Boolean)
+      .join(" · "),
+    detail: c.path,
+    picked: picked.has(c.path),
+    candidate: c,
+  });
+  const groups: Array<[string, ComparisonCandidate[]]> = [
+    ["Embedded models", candidates.filter((c) => c.kind === "model" && c.source === "embedded")],
+    ["Model folders", candidates.filter((c) => c.kind === "model" && c.source === "folder")],
+    ["Tokenizers without a model", candidates.filter((c) => c.kind === "tokenizer")],
+  ];
+  const items: CandidatePick[] = [];
+  for (const [label, group] of groups) if (group.length > 0) items.push({ label, kind: vscode.QuickPickItemKind.Separator }, ...group.map(toItem));
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: "Perplexity Lens: Compare Tokenizers",
+    placeHolder: "Pick two or more models or tokenizers to compare on this text",
+    canPickMany: true,
+    matchOnDetail: true,
+  });
+  if (!chosen) return undefined;
+  const targets = chosen.flatMap((item) => (item.candidate ? [item.candidate] : []));
+  if (targets.length < 2) {
+    void vscode.window.showWarningMessage(`Pick at least two models or tokenizers to compare (${targets.length} picked).`);
+    return undefined;
+  }
+  await ctx.extension.workspaceState.update(LAST_PICK_KEY, targets.map((t) => t.path));
+  return targets;
+}
+
+export async function compareTokenizers(ctx: LensContext): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage("Open a text document to compare tokenizers on it.");
+    return;
+  }
+  const document = editor.document;
+  const scope = editor.selection.isEmpty ? "document" : "selection";
+  let text = scope === "selection" ? document.getText(editor.selection) : document.getText();
+  if (text.trim().length === 0) {
+    void vscode.window.showInformationMessage(`The ${scope} is empty: there is nothing to compare.`);
+    return;
+  }
+  const limit = ctx.config.maxDocumentSize;
+  if (text.length > limit) {
+    if (ctx.config.oversizedDocuments === "refuse") {
+      void vscode.window.showWarningMessage(`The ${scope} has ${text.length} characters, more than Max Document Size (${limit}); it is not compared.`);
+      return;
+    }
+    text = text.slice(0, limit);
+    void vscode.window.showInformationMessage(`Comparing the first ${limit} characters of the ${scope} (Max Document Size).`);
+  }
+  const targets = await pickTargets(ctx);
+  if (!targets) return;
+
+  const { session } = await ctx.readyEngine();
+  const started = Date.now();
+  const request = {
+    type: "compare" as const,
+    text,
+    targets: targets.map((t): ComparisonTarget => ({ path: t.path, name: t.name, source: t.source })),
+    options: { method: ctx.config.method, window: ctx.config.window, stride: ctx.config.stride },
+  };
+  ctx.log.info(`[compare] ${targets.map((t) => t.name).join(", ")} on ${text.length} characters of ${document.uri.toString()} (${request.options.method})`);
+  let answer: ComparisonResult;
+  try {
+    answer = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Comparing tokenizers", cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        const cancel = token.onCancellationRequested(() => controller.abort());
+        let reported = 0;
+        let lastStep = -1;
+        try {
+          return await session.request<ComparisonResult>(request, {
+            signal: controller.signal,
+            onProgress: (done: number, total: number, step?: ProgressStep) => {
+              if (!step) return;
+              // Each step is an equal share of the bar; within a step, positions done of its total.
+              const share = 100 / step.count;
+              const target = step.index * share + (total > 0 ? (done / total) * share : 0);
+              const message = `${step.name} (${step.index + 1} of ${step.count})`;
+              progress.report({ increment: Math.max(0, target - reported), ...(step.index !== lastStep ? { message } : {}) });
+              reported = Math.max(reported, target);
+              lastStep = step.index;
+            },
+          });
+        } finally {
+          cancel.dispose();
+        }
+      },
+    );
+  } catch (error) {
+    if (isEngineError(error) && error.code === "cancelled") {
+      ctx.log.info("[compare] cancelled");
+      return;
+    }
+    throw error;
+  }
+  ctx.log.info(`[compare] done in ${Date.now() - started} ms: ${answer.comparison.entries.map((e) => `${e.model.name} ${e.metrics.tokens} tokens, ${e.metrics.bitsPerByte?.toFixed(3) ?? "–"} bits/byte`).join("; ")}`);
+  const view = buildComparisonView({ docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope }, text, answer.comparison, Date.now());
+  ctx.panel.showComparison(view);
+  ctx.panel.showAsTab();
+}
