@@ -158,7 +158,7 @@ export class Engine {
           throw e;
         }
       }
-      model = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads, logger: this.logger }, bundle.onnxPath);
+      model = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads, logger: this.logger, fuseStatistics: this.options.statistics !== "float64" }, bundle.onnxPath);
       const prefix = tokenizer.prefixToken;
       // A first pass on the prefix token alone proves the graph runs and gives the logits' vocabulary.
       const probe = await model.forward([prefix.id], null);
@@ -169,7 +169,7 @@ export class Engine {
         throw new EngineError("modelError", `${bundle.onnxPath} returns ${vocab} logits per token but ${bundle.dir}/tokenizer.json has ${tokenizer.vocabSize} tokens.`);
       }
       if (prefix.id >= vocab) throw new EngineError("modelError", `The prefix token ${prefix.text} (id ${prefix.id}) is outside the model's ${vocab} logits.`);
-      if (this.options.statistics !== "float64") stats = await LogitsStats.create(model.signature.logitsType, threads);
+      if (this.options.statistics !== "float64" && !model.signature.fusedStats) stats = await LogitsStats.create(model.signature.logitsType, threads);
       const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
       const previous = this.loaded;
       this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix, tokenTexts: [] };
@@ -257,6 +257,7 @@ export class Engine {
         chunkTokens: this.chunkTokens(loaded.vocab),
         vocab: loaded.vocab,
         ...(loaded.stats ? { stats: loaded.stats } : {}),
+        statistics: this.options.statistics ?? "onnx",
         ...(previous ? { previous } : {}),
         ...(run.signal ? { signal: run.signal } : {}),
         ...(run.onProgress ? { onProgress: run.onProgress } : {}),

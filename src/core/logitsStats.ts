@@ -1,62 +1,161 @@
 /**
- * Per-position statistics of a chunk of logits, computed by a small ONNX graph that the engine builds itself and runs
- * in onnxruntime's vectorised kernels. A JavaScript loop over the vocabulary (tokenDistribution.ts, float64) costs as
- * much as the model's own forward pass for a 4k vocabulary (Math.exp alone is several ns per entry) and grows with the
- * vocabulary; the graph costs a fraction of it (figures in BENCHMARKS.md).
+ * Per-position statistics of logits, computed by ONNX nodes that the engine adds itself and runs in onnxruntime's
+ * vectorised kernels. A JavaScript loop over the vocabulary (tokenDistribution.ts, float64) costs as much as the
+ * model's own forward pass for a 4k vocabulary (Math.exp alone is several ns per entry) and grows with the vocabulary.
  *
- * For each row x (one position) and its target token t:
+ * Two ways to run them, chosen by OnnxCausalLm at load time:
+ * - fused: the nodes are appended to the model's own graph (onnxEncoder.appendToGraph), so the logits never leave
+ *   onnxruntime: the model returns a few numbers per position instead of a vocabulary-sized row;
+ * - separate: a small session of the same nodes, fed the logits (models with external data or an opset below 13).
+ *
+ * For each scored row x (one position) and its target token t:
  *   ls = LogSoftmax(x) = x − (m + ln Σ_k exp(x_k − m)), m = max_k x_k   (onnxruntime's stable kernel, float32)
  *   logprob(t) = ls_t;   entropy H = −Σ_k exp(ls_k) · ls_k;   rank(t) = 1 + #{k : x_k > x_t} (ties share the best rank)
  *   top-k: TopK(ls) (largest, sorted; equal values: lower index first).
- * The results are float32-accurate (|error| ≲ 1e-6 nats against a float64 computation, checked in the unit tests);
- * a row whose results are not finite (e.g. −inf logits) is recomputed in float64 by tokenDistribution.scorePosition.
+ * The results are float32-accurate (|error| ≲ 1e-6 nats against float64, checked in the unit tests); a row whose
+ * results are not finite (e.g. −inf logits) is recomputed in float64 by tokenDistribution.scorePosition.
  */
 import * as ort from "onnxruntime-node";
-import { encodeModel, FLOAT, INT64, FLOAT16, type NodeSpec } from "./onnxEncoder";
+import { encodeModel, FLOAT, INT64, FLOAT16, type GraphParts } from "./onnxEncoder";
 import { halfRowToFloat, scorePosition, type PositionScore } from "./tokenDistribution";
 
-/** The statistics graph for logits of the given element type ("float32" or "float16"). */
-export function logitsStatsModel(logitsType: "float32" | "float16"): Uint8Array {
-  const source = logitsType === "float16" ? "logitsHalf" : "logits";
-  const nodes: NodeSpec[] = [
-    ...(logitsType === "float16" ? [{ op: "Cast", inputs: ["logitsHalf"], outputs: ["logits"], ints: { to: FLOAT } }] : []),
-    { op: "LogSoftmax", inputs: ["logits"], outputs: ["logprobs"], ints: { axis: -1 } },
-    { op: "GatherElements", inputs: ["logprobs", "targets"], outputs: ["targetLogprob"], ints: { axis: 2 } },
-    { op: "Exp", inputs: ["logprobs"], outputs: ["probs"] },
-    { op: "Mul", inputs: ["probs", "logprobs"], outputs: ["plogp"] },
-    { op: "ReduceSum", inputs: ["plogp", "axis2"], outputs: ["negEntropy"], ints: { keepdims: 1 } },
-    { op: "GatherElements", inputs: ["logits", "targets"], outputs: ["targetLogit"], ints: { axis: 2 } },
-    { op: "Greater", inputs: ["logits", "targetLogit"], outputs: ["above"] },
-    { op: "Cast", inputs: ["above"], outputs: ["aboveFloat"], ints: { to: FLOAT } },
-    { op: "ReduceSum", inputs: ["aboveFloat", "axis2"], outputs: ["aboveCount"], ints: { keepdims: 1 } },
-    { op: "TopK", inputs: ["logprobs", "k"], outputs: ["topLogprobs", "topIndices"], ints: { axis: -1, largest: 1, sorted: 1 } },
-  ];
-  return encodeModel({
+/** Prefix of every name the statistics add to a model's graph. */
+export const STATS_PREFIX = "perplexity_lens_stats/";
+
+export interface StatsNames {
+  targets: string;
+  firstRow: string;
+  k: string;
+  targetLogprob: string;
+  negEntropy: string;
+  aboveCount: string;
+  topLogprobs: string;
+  topIndices: string;
+}
+
+export function statsNames(prefix: string): StatsNames {
+  return {
+    targets: `${prefix}targets`,
+    firstRow: `${prefix}first_row`,
+    k: `${prefix}k`,
+    targetLogprob: `${prefix}target_logprob`,
+    negEntropy: `${prefix}neg_entropy`,
+    aboveCount: `${prefix}above_count`,
+    topLogprobs: `${prefix}top_logprobs`,
+    topIndices: `${prefix}top_indices`,
+  };
+}
+
+/**
+ * The statistics nodes over `logitsName` ([1, seq, vocab]): rows [first_row, seq) are scored against `targets`
+ * ([1, seq − first_row, 1]); `vocab` limits a padded logits row to the tokenizer's part when it is smaller.
+ */
+export function statsGraphParts(logitsName: string, logitsType: "float32" | "float16", prefix: string): GraphParts {
+  const n = statsNames(prefix);
+  const p = (s: string): string => `${prefix}${s}`;
+  const nodes: GraphParts["nodes"] = [];
+  let logits = logitsName;
+  if (logitsType === "float16") {
+    nodes.push({ op: "Cast", inputs: [logitsName], outputs: [p("logits_float")], ints: { to: FLOAT }, name: p("cast") });
+    logits = p("logits_float");
+  }
+  nodes.push(
+    { op: "Slice", inputs: [logits, n.firstRow, p("end"), p("axis1")], outputs: [p("rows")], name: p("slice_rows") },
+    { op: "LogSoftmax", inputs: [p("rows")], outputs: [p("logprobs")], ints: { axis: -1 }, name: p("log_softmax") },
+    { op: "GatherElements", inputs: [p("logprobs"), n.targets], outputs: [n.targetLogprob], ints: { axis: 2 }, name: p("gather_target_logprob") },
+    { op: "Exp", inputs: [p("logprobs")], outputs: [p("probs")], name: p("exp") },
+    { op: "Mul", inputs: [p("probs"), p("logprobs")], outputs: [p("plogp")], name: p("mul") },
+    { op: "ReduceSum", inputs: [p("plogp"), p("axis2")], outputs: [n.negEntropy], ints: { keepdims: 1 }, name: p("sum_plogp") },
+    { op: "GatherElements", inputs: [p("rows"), n.targets], outputs: [p("target_logit")], ints: { axis: 2 }, name: p("gather_target_logit") },
+    { op: "Greater", inputs: [p("rows"), p("target_logit")], outputs: [p("above")], name: p("greater") },
+    { op: "Cast", inputs: [p("above")], outputs: [p("above_float")], ints: { to: FLOAT }, name: p("cast_above") },
+    { op: "ReduceSum", inputs: [p("above_float"), p("axis2")], outputs: [n.aboveCount], ints: { keepdims: 1 }, name: p("count_above") },
+    { op: "TopK", inputs: [p("logprobs"), n.k], outputs: [n.topLogprobs, n.topIndices], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") },
+  );
+  return {
     nodes,
-    initializers: [{ name: "axis2", dataType: INT64, dims: [1], values: [2] }],
+    initializers: [
+      { name: p("axis1"), dataType: INT64, dims: [1], values: [1] },
+      { name: p("axis2"), dataType: INT64, dims: [1], values: [2] },
+      { name: p("end"), dataType: INT64, dims: [1], values: [2 ** 53 - 1] },
+    ],
     inputs: [
-      { name: source, elemType: logitsType === "float16" ? FLOAT16 : FLOAT, shape: [1, "rows", "vocab"] },
-      { name: "targets", elemType: INT64, shape: [1, "rows", 1] },
-      { name: "k", elemType: INT64, shape: [1] },
+      { name: n.targets, elemType: INT64, shape: [1, p("rows"), 1] },
+      { name: n.firstRow, elemType: INT64, shape: [1] },
+      { name: n.k, elemType: INT64, shape: [1] },
     ],
     outputs: [
-      { name: "targetLogprob", elemType: FLOAT, shape: [1, "rows", 1] },
-      { name: "negEntropy", elemType: FLOAT, shape: [1, "rows", 1] },
-      { name: "aboveCount", elemType: FLOAT, shape: [1, "rows", 1] },
-      { name: "topLogprobs", elemType: FLOAT, shape: [1, "rows", "k"] },
-      { name: "topIndices", elemType: INT64, shape: [1, "rows", "k"] },
+      { name: n.targetLogprob, elemType: FLOAT, shape: [1, p("rows"), 1] },
+      { name: n.negEntropy, elemType: FLOAT, shape: [1, p("rows"), 1] },
+      { name: n.aboveCount, elemType: FLOAT, shape: [1, p("rows"), 1] },
+      { name: n.topLogprobs, elemType: FLOAT, shape: [1, p("rows"), "k"] },
+      { name: n.topIndices, elemType: INT64, shape: [1, p("rows"), "k"] },
     ],
+  };
+}
+
+/** The inputs that feed the statistics nodes. */
+export function statsFeeds(names: StatsNames, firstRow: number, targets: readonly number[], topK: number, vocab: number): { feeds: Record<string, ort.Tensor>; k: number } {
+  const k = Math.max(1, Math.min(topK, vocab));
+  return {
+    k,
+    feeds: {
+      [names.targets]: new ort.Tensor("int64", BigInt64Array.from(targets, (t) => BigInt(t)), [1, targets.length, 1]),
+      [names.firstRow]: new ort.Tensor("int64", BigInt64Array.from([BigInt(firstRow)]), [1]),
+      [names.k]: new ort.Tensor("int64", BigInt64Array.from([BigInt(k)]), [1]),
+    },
+  };
+}
+
+/** Per-row scores from the statistics outputs; null for a row whose values are not finite (to recompute in float64). */
+export function readStats(out: ort.InferenceSession.ReturnType, names: StatsNames, rows: number, topK: number, k: number): Array<PositionScore | null> {
+  const targetLogprob = out[names.targetLogprob]!.data as Float32Array;
+  const negEntropy = out[names.negEntropy]!.data as Float32Array;
+  const aboveCount = out[names.aboveCount]!.data as Float32Array;
+  const topLogprobs = out[names.topLogprobs]!.data as Float32Array;
+  const topIndices = out[names.topIndices]!.data as BigInt64Array;
+  const scores: Array<PositionScore | null> = [];
+  for (let r = 0; r < rows; r++) {
+    const logprob = targetLogprob[r]!;
+    const entropy = -negEntropy[r]!;
+    if (!Number.isFinite(logprob) || !Number.isFinite(entropy)) {
+      scores.push(null);
+      continue;
+    }
+    const top: { id: number; logprob: number }[] = [];
+    for (let i = 0; i < Math.min(topK, k); i++) top.push({ id: Number(topIndices[r * k + i]!), logprob: topLogprobs[r * k + i]! });
+    scores.push({ logprob, prob: Math.exp(logprob), rank: aboveCount[r]! + 1, entropy: Math.max(0, entropy), top });
+  }
+  return scores;
+}
+
+/** Float64 scores of rows of a logits tensor (the reference, and the fallback for non-finite rows). */
+export function scoreRowsFloat64(logits: ort.Tensor, firstRow: number, targets: readonly number[], vocab: number, topK: number): PositionScore[] {
+  const rowLength = logits.dims[2]!;
+  const data = logits.data as Float32Array | Uint16Array;
+  const row = logits.type === "float16" ? new Float32Array(vocab) : null;
+  return targets.map((target, r) => {
+    const offset = (firstRow + r) * rowLength;
+    return row !== null ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK) : scorePosition(data as Float32Array, offset, vocab, target, topK);
   });
 }
 
+/** The statistics as their own session, fed logits that the model returned (when they cannot be fused). */
 export class LogitsStats {
+  private readonly names = statsNames("");
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly logitsType: "float32" | "float16",
   ) {}
 
+  static model(logitsType: "float32" | "float16"): Uint8Array {
+    const parts = statsGraphParts("logits", logitsType, "");
+    return encodeModel({ ...parts, inputs: [{ name: "logits", elemType: logitsType === "float16" ? FLOAT16 : FLOAT, shape: [1, "seq", "vocab"] }, ...parts.inputs] });
+  }
+
   static async create(logitsType: "float32" | "float16", threads: number): Promise<LogitsStats> {
-    const session = await ort.InferenceSession.create(logitsStatsModel(logitsType), {
+    const session = await ort.InferenceSession.create(LogitsStats.model(logitsType), {
       executionProviders: ["cpu"],
       intraOpNumThreads: Math.max(1, threads),
       interOpNumThreads: 1,
@@ -66,10 +165,7 @@ export class LogitsStats {
     return new LogitsStats(session, logitsType);
   }
 
-  /**
-   * Scores rows [firstRow, firstRow + targets.length) of `logits` ([1, rows, rowLength]) against `targets`, using the
-   * first `vocab` entries of each row.
-   */
+  /** Scores rows [firstRow, firstRow + targets.length) of `logits` ([1, seq, rowLength]), using the first `vocab` entries of each row. */
   async scoreRows(logits: ort.Tensor, firstRow: number, targets: readonly number[], vocab: number, topK: number): Promise<PositionScore[]> {
     const rowLength = logits.dims[2]!;
     const rows = targets.length;
@@ -83,37 +179,13 @@ export class LogitsStats {
       view = new (source.constructor as Float32ArrayConstructor)(rows * vocab) as Float32Array | Uint16Array;
       for (let r = 0; r < rows; r++) view.set(source.subarray((firstRow + r) * rowLength, (firstRow + r) * rowLength + vocab), r * vocab);
     }
-    const k = Math.max(1, Math.min(topK, vocab));
-    const feeds: Record<string, ort.Tensor> = {
-      [this.logitsType === "float16" ? "logitsHalf" : "logits"]: new ort.Tensor(this.logitsType, view as Float32Array, [1, rows, vocab]),
-      targets: new ort.Tensor("int64", BigInt64Array.from(targets, (t) => BigInt(t)), [1, rows, 1]),
-      k: new ort.Tensor("int64", BigInt64Array.from([BigInt(k)]), [1]),
-    };
+    const { feeds, k } = statsFeeds(this.names, 0, targets, topK, vocab);
+    feeds["logits"] = new ort.Tensor(this.logitsType, view as Float32Array, [1, rows, vocab]);
     const out = await this.session.run(feeds);
-    const targetLogprob = out["targetLogprob"]!.data as Float32Array;
-    const negEntropy = out["negEntropy"]!.data as Float32Array;
-    const aboveCount = out["aboveCount"]!.data as Float32Array;
-    const topLogprobs = out["topLogprobs"]!.data as Float32Array;
-    const topIndices = out["topIndices"]!.data as BigInt64Array;
-    const scores: PositionScore[] = [];
-    let row: Float32Array | null = null;
-    for (let r = 0; r < rows; r++) {
-      const logprob = targetLogprob[r]!;
-      const entropy = -negEntropy[r]!;
-      if (!Number.isFinite(logprob) || !Number.isFinite(entropy)) {
-        // −inf logits make 0 · −inf terms: recompute this row exactly in float64.
-        if (this.logitsType === "float16") {
-          row ??= new Float32Array(vocab);
-          scores.push(scorePosition(halfRowToFloat(source as Uint16Array, (firstRow + r) * rowLength, vocab, row), 0, vocab, targets[r]!, topK));
-        } else scores.push(scorePosition(source as Float32Array, (firstRow + r) * rowLength, vocab, targets[r]!, topK));
-        continue;
-      }
-      const top: { id: number; logprob: number }[] = [];
-      for (let i = 0; i < Math.min(topK, k); i++) top.push({ id: Number(topIndices[r * k + i]!), logprob: topLogprobs[r * k + i]! });
-      scores.push({ logprob, prob: Math.exp(logprob), rank: aboveCount[r]! + 1, entropy: Math.max(0, entropy), top });
-    }
+    const scores = readStats(out, this.names, rows, topK, k);
     for (const t of Object.values(out)) t.dispose();
-    return scores;
+    const exact = scores.some((s) => s === null) ? scoreRowsFloat64(logits, firstRow, targets, vocab, topK) : null;
+    return scores.map((s, r) => s ?? exact![r]!);
   }
 
   async release(): Promise<void> {

@@ -124,6 +124,50 @@ function nodeProto(n: NodeSpec, index: number): ProtoWriter {
   return w;
 }
 
+export interface GraphParts {
+  nodes: NodeSpec[];
+  initializers: TensorSpec[];
+  inputs: ValueSpec[];
+  outputs: ValueSpec[];
+}
+
+/** GraphProto fields (nodes, initializers, inputs, outputs) without a graph name, for appending to an existing graph. */
+export function encodeGraphFields(graph: GraphParts): Buffer {
+  const g = new ProtoWriter();
+  graph.nodes.forEach((n, i) => g.message(1, nodeProto(n, i)));
+  for (const t of graph.initializers) g.message(5, tensorProto(t));
+  for (const v of graph.inputs) g.message(11, valueInfo(v));
+  for (const v of graph.outputs) g.message(12, valueInfo(v));
+  return g.finish();
+}
+
+/**
+ * A copy of `model` whose graph has `extraFields` appended. Protobuf merges repeated fields by concatenation, so
+ * appending node/initializer/input/output fields to the graph message adds them; only the graph's length changes.
+ */
+export function appendToGraph(model: Uint8Array, graphField: { tagStart: number; start: number; end: number }, extraFields: Uint8Array): Buffer {
+  const length = graphField.end - graphField.start + extraFields.length;
+  const tagAndLength = Buffer.concat([varintBuffer(7 * 8 + 2), varintBuffer(length)]);
+  return Buffer.concat([
+    Buffer.from(model.buffer, model.byteOffset, graphField.tagStart),
+    tagAndLength,
+    Buffer.from(model.buffer, model.byteOffset + graphField.start, graphField.end - graphField.start),
+    extraFields,
+    Buffer.from(model.buffer, model.byteOffset + graphField.end, model.length - graphField.end),
+  ]);
+}
+
+function varintBuffer(value: number): Buffer {
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
 export function encodeModel(graph: { nodes: NodeSpec[]; initializers: TensorSpec[]; inputs: ValueSpec[]; outputs: ValueSpec[] }, opset = 17): Buffer {
   const g = new ProtoWriter();
   graph.nodes.forEach((n, i) => g.message(1, nodeProto(n, i)));

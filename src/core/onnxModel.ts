@@ -7,8 +7,13 @@
  * onnxruntime silently ignores feeds it does not know, so every feed is built from the session's own input list and
  * an input this class cannot feed is refused at load time.
  */
+import * as fs from "node:fs";
 import * as ort from "onnxruntime-node";
 import type { ArchitectureSpec } from "./architecture";
+import { allInitializers, opsetVersion, parseOnnxModel } from "./onnxProto";
+import { appendToGraph, encodeGraphFields } from "./onnxEncoder";
+import { readStats, statsFeeds, statsGraphParts, statsNames, STATS_PREFIX, type StatsNames } from "./logitsStats";
+import type { PositionScore } from "./tokenDistribution";
 import type { Logger } from "./logger";
 import { silentLogger } from "./logger";
 
@@ -37,6 +42,8 @@ export interface GraphSignature {
   logitsVocab: number | null;
   /** LoRA feed inputs (`lora.{i}.{module}.A|B`), in graph order. */
   loraInputs: string[];
+  /** Whether the per-token statistics nodes (logitsStats.ts) were appended to this graph. */
+  fusedStats: boolean;
 }
 
 /** Keys and values of a run of tokens: `tensors` is [key0, value0, key1, value1, …], each [1, kv_heads, length, head_dim]. */
@@ -45,9 +52,19 @@ export interface KvState {
   length: number;
 }
 
+/** Rows of this chunk to score with the fused statistics: rows [firstRow, seq) against `targets`. */
+export interface StatsRequest {
+  firstRow: number;
+  targets: readonly number[];
+  topK: number;
+  vocab: number;
+}
+
 export interface ForwardResult {
-  /** [1, seq, vocab], float32 or float16. */
-  logits: ort.Tensor;
+  /** [1, seq, vocab], float32 or float16; null when not fetched (fused statistics). */
+  logits: ort.Tensor | null;
+  /** Fused statistics of the requested rows (null entries: not finite, recompute in float64); null when not requested. */
+  scores: Array<PositionScore | null> | null;
   /** Keys/values of past + this chunk; null when the graph has no past inputs. */
   present: KvState | null;
 }
@@ -75,8 +92,10 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
   if (!outputNames.includes("logits")) throw new OnnxModelError(`${file} has no logits output (its outputs are ${outputNames.join(", ")}).`);
   const pastLayers = new Set<number>();
   const loraInputs: string[] = [];
+  const fusedStats = inputNames.some((name) => name.startsWith(STATS_PREFIX));
   for (const name of inputNames) {
     if (name === "input_ids" || name === "attention_mask" || name === "position_ids" || name === "use_cache_branch") continue;
+    if (fusedStats && name.startsWith(STATS_PREFIX)) continue;
     const past = PAST_RE.exec(name);
     if (past) {
       pastLayers.add(Number(past[1]));
@@ -137,7 +156,24 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
     logitsType,
     logitsVocab,
     loraInputs,
+    fusedStats,
   };
+}
+
+/**
+ * The model bytes with the statistics nodes appended after its logits, or null when that is not possible: external
+ * weights (bytes cannot name their side files), a default-domain opset below 13, a logits output that is not
+ * float32/float16, or names already taken.
+ */
+export function fuseStatistics(bytes: Uint8Array): Uint8Array | null {
+  const proto = parseOnnxModel(bytes);
+  const opset = opsetVersion(proto);
+  if (opset === null || opset < 13) return null;
+  if (allInitializers(proto.graph).some((i) => i.external)) return null;
+  const logits = proto.graph.outputs.find((o) => o.name === "logits");
+  if (!logits || (logits.elemType !== 1 && logits.elemType !== 10)) return null;
+  if (proto.graph.nodes.some((n) => n.name.startsWith(STATS_PREFIX)) || proto.graph.inputs.some((i) => i.name.startsWith(STATS_PREFIX))) return null;
+  return appendToGraph(bytes, proto.graphField, encodeGraphFields(statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX)));
 }
 
 function intTensor(type: "int64" | "int32", values: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -151,11 +187,15 @@ export interface SessionOptions {
   /** onnxruntime intra-op threads; 1 is fastest on small machines. */
   threads: number;
   logger?: Logger;
+  /** Append the statistics nodes to the graph when possible (default true). */
+  fuseStatistics?: boolean;
 }
 
 export class OnnxCausalLm {
   /** Extra feeds set by the LoRA feed path (`lora.*` inputs); zero-rank tensors ("no adapter") by default. */
   private readonly loraFeeds = new Map<string, ort.Tensor>();
+
+  private readonly statsNames: StatsNames = statsNames(STATS_PREFIX);
 
   private constructor(
     private session: ort.InferenceSession,
@@ -177,9 +217,19 @@ export class OnnxCausalLm {
       logSeverityLevel: 3,
     };
     const started = Date.now();
-    let session: ort.InferenceSession;
+    let session: ort.InferenceSession | null = null;
+    if (options.fuseStatistics !== false) {
+      try {
+        const bytes = typeof source === "string" ? fs.readFileSync(source) : source;
+        const fused = fuseStatistics(bytes);
+        if (fused !== null) session = await ort.InferenceSession.create(fused, sessionOptions);
+      } catch (e) {
+        // Not fatal: the statistics then run as their own session. A broken model fails below with its own error.
+        logger.log("debug", `statistics not fused into ${file}: ${(e as Error).message}`);
+      }
+    }
     try {
-      session = typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
+      session ??= typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
     } catch (e) {
       const reason = String((e as Error).message ?? e).split("\n")[0]!.trim();
       throw new OnnxModelError(`onnxruntime could not load ${file} (${reason.replace(/\.$/, "")}).`);
@@ -225,8 +275,11 @@ export class OnnxCausalLm {
   /**
    * Runs the model on `ids` (one sequence) after `past` (keys/values of the tokens before them, positions 0..past.length-1).
    * The caller owns the returned tensors and disposes them; `past` is left untouched.
+   * With fused statistics, `stats` names the rows to score and the logits are fetched only when `fetchLogits` is set.
    */
-  async forward(ids: ArrayLike<number>, past: KvState | null): Promise<ForwardResult> {
+  forward(ids: ArrayLike<number>, past: KvState | null): Promise<ForwardResult & { logits: ort.Tensor }>;
+  forward(ids: ArrayLike<number>, past: KvState | null, stats: StatsRequest | null, fetchLogits?: boolean): Promise<ForwardResult>;
+  async forward(ids: ArrayLike<number>, past: KvState | null, stats: StatsRequest | null = null, fetchLogits = stats === null || !this.signature.fusedStats): Promise<ForwardResult> {
     const sig = this.signature;
     const seq = ids.length;
     const pastLength = past?.length ?? 0;
@@ -249,19 +302,38 @@ export class OnnxCausalLm {
     }
     if (sig.hasUseCacheBranch) feeds["use_cache_branch"] = new ort.Tensor("bool", Uint8Array.from([pastLength > 0 ? 1 : 0]), [1]);
     for (const [name, tensor] of this.loraFeeds) feeds[name] = tensor;
+    let k = 0;
+    if (sig.fusedStats) {
+      // The statistics inputs must always be fed; without a request they score the last row against token 0.
+      const request = stats ?? { firstRow: seq - 1, targets: [0], topK: 1, vocab: 1 };
+      const built = statsFeeds(this.statsNames, request.firstRow, request.targets, request.topK, request.vocab);
+      k = built.k;
+      Object.assign(feeds, built.feeds);
+    } else if (stats !== null) throw new OnnxModelError("internal: statistics requested from a graph without them.");
     // onnxruntime ignores unknown feeds silently and fails late on missing ones: check both here.
     for (const name of Object.keys(feeds)) if (!sig.inputNames.includes(name)) throw new OnnxModelError(`internal: feed ${name} is not an input of ${this.file}.`);
     for (const name of sig.inputNames) if (feeds[name] === undefined) throw new OnnxModelError(`internal: no value for input ${name} of ${this.file}.`);
 
-    const fetches = sig.hasPast ? ["logits", ...Array.from({ length: sig.numLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()] : ["logits"];
+    const names = this.statsNames;
+    const fetches = [
+      ...(fetchLogits ? ["logits"] : []),
+      ...(stats !== null ? [names.targetLogprob, names.negEntropy, names.aboveCount, names.topLogprobs, names.topIndices] : []),
+      ...(sig.hasPast ? Array.from({ length: sig.numLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : []),
+    ];
+    if (fetches.length === 0) fetches.push("logits");
     let out: ort.InferenceSession.ReturnType;
     try {
       out = await this.session.run(feeds, fetches);
     } finally {
       if (ownEmpty !== null) for (const t of ownEmpty.tensors) t.dispose();
     }
-    const logits = out["logits"];
-    if (logits === undefined) throw new OnnxModelError(`${this.file} returned no logits.`);
+    const logits = out["logits"] ?? null;
+    if (fetchLogits && logits === null) throw new OnnxModelError(`${this.file} returned no logits.`);
+    let scores: Array<PositionScore | null> | null = null;
+    if (stats !== null) {
+      scores = readStats(out, names, stats.targets.length, stats.topK, k);
+      for (const name of [names.targetLogprob, names.negEntropy, names.aboveCount, names.topLogprobs, names.topIndices]) out[name]?.dispose();
+    }
     let present: KvState | null = null;
     if (sig.hasPast) {
       const tensors: ort.Tensor[] = [];
@@ -270,7 +342,7 @@ export class OnnxCausalLm {
       if (length !== pastLength + seq) throw new OnnxModelError(`${this.file} returned present keys for ${length} tokens, expected ${pastLength + seq}.`);
       present = { tensors, length };
     }
-    return { logits, present };
+    return { logits, scores, present };
   }
 
   async release(): Promise<void> {

@@ -71,6 +71,8 @@ export interface OnnxModelProto {
   producerName: string;
   opsets: { domain: string; version: number }[];
   graph: OnnxGraph;
+  /** Where ModelProto.graph lies in the bytes: its tag, and its message [start, end) (to append nodes, onnxEncoder.appendToGraph). */
+  graphField: { tagStart: number; start: number; end: number };
 }
 
 export class OnnxParseError extends Error {}
@@ -256,14 +258,23 @@ function readGraph(r: ProtoReader): OnnxGraph {
 /** Parses ModelProto bytes. Throws OnnxParseError when the bytes are not a well-formed ONNX model. */
 export function parseOnnxModel(bytes: Uint8Array): OnnxModelProto {
   const r = new ProtoReader(bytes, 0, bytes.length);
-  const model: OnnxModelProto = { irVersion: 0, producerName: "", opsets: [], graph: { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [] } };
+  const model: OnnxModelProto = {
+    irVersion: 0,
+    producerName: "",
+    opsets: [],
+    graph: { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [] },
+    graphField: { tagStart: 0, start: 0, end: 0 },
+  };
   let sawGraph = false;
   while (!r.done) {
+    const tagStart = r.pos;
     const { field, wire } = r.tag();
     if (field === 1 && wire === 0) model.irVersion = r.varint();
     else if (field === 2 && wire === 2) model.producerName = r.string();
     else if (field === 7 && wire === 2) {
-      model.graph = readGraph(r.sub());
+      const sub = r.sub();
+      model.graphField = { tagStart, start: sub.pos, end: sub.end };
+      model.graph = readGraph(sub);
       sawGraph = true;
     } else if (field === 8 && wire === 2) {
       const op = r.sub();
@@ -306,4 +317,10 @@ export function countParameters(graph: OnnxGraph): number {
     if (weightLike && n > 1) total += n;
   }
   return total;
+}
+
+/** The opset version the model imports for a domain ("" = the default ONNX domain), or null. */
+export function opsetVersion(model: OnnxModelProto, domain = ""): number | null {
+  const entry = model.opsets.find((o) => o.domain === domain || (domain === "" && o.domain === "ai.onnx"));
+  return entry ? entry.version : null;
 }

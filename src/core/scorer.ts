@@ -16,8 +16,8 @@ import * as ort from "onnxruntime-node";
 import type { ScoringWindow } from "./windows";
 import type { OnnxCausalLm, KvState } from "./onnxModel";
 import { KvCache, disposeKv, sliceKv } from "./kvCache";
-import { halfRowToFloat, scorePosition, type PositionScore } from "./tokenDistribution";
-import type { LogitsStats } from "./logitsStats";
+import type { PositionScore } from "./tokenDistribution";
+import { scoreRowsFloat64, type LogitsStats } from "./logitsStats";
 
 export class ScoringCancelledError extends Error {
   constructor() {
@@ -48,7 +48,12 @@ export interface ScoreSequenceOptions {
   /** Model vocabulary (logits row length). */
   vocab: number;
   previous?: PreviousScoring;
-  /** Computes the statistics in onnxruntime (default); without it they are computed in float64 in JavaScript. */
+  /**
+   * "onnx" (default): statistics from the nodes fused into the model's graph, else from `stats` (a separate session);
+   * "float64": computed in JavaScript from the logits (the reference).
+   */
+  statistics?: "onnx" | "float64";
+  /** The separate statistics session, for graphs without fused statistics. */
   stats?: LogitsStats;
   signal?: AbortSignal;
   /** Called after each chunk with positions evaluated so far and the total to evaluate. */
@@ -126,7 +131,6 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
   let done = 0;
   let positionsFromCache = 0;
   let tokensRecomputed = 0;
-  const row = model.signature.logitsType === "float16" ? new Float32Array(vocab) : null;
   for (const plan of plans) {
     const { window: w, firstCompute, reuse } = plan;
     let past: KvState | null = null;
@@ -145,31 +149,39 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
       while (position < w.scoreEnd) {
         if (options.signal?.aborted) throw new ScoringCancelledError();
         const end = Math.min(w.scoreEnd, position + chunk);
-        const { logits, present } = await model.forward(sequence.slice(position, end), past);
+        const ids = sequence.slice(position, end);
+        const first = Math.max(position, firstCompute);
+        const targets = first < end ? (sequence.slice(first + 1, end + 1) as number[]) : [];
+        const fused = model.signature.fusedStats && options.statistics !== "float64";
+        const { logits, scores: fusedScores, present } = await model.forward(ids, past, fused && targets.length > 0 ? { firstRow: first - position, targets, topK, vocab } : null, !fused);
+        let rowScores: PositionScore[] = [];
         try {
-          const [, seqLen, rowLength] = logits.dims as [number, number, number];
-          if (seqLen !== end - position) throw new Error(`the model returned logits for ${seqLen} positions, expected ${end - position}`);
-          if (rowLength < vocab) throw new Error(`the model returned ${rowLength} logits per position, expected ${vocab}`);
-          const first = Math.max(position, firstCompute);
-          if (first < end) {
-            const targets = sequence.slice(first + 1, end + 1) as number[];
-            let rowScores: PositionScore[];
-            if (options.stats) rowScores = await options.stats.scoreRows(logits, first - position, targets, vocab, topK);
-            else {
-              const data = logits.data as Float32Array | Uint16Array;
-              rowScores = targets.map((target, r) => {
-                const offset = (first - position + r) * rowLength;
-                return row !== null ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK) : scorePosition(data as Float32Array, offset, vocab, target, topK);
-              });
+          if (fusedScores !== null) {
+            let exact: PositionScore[] | null = null;
+            if (fusedScores.some((x) => x === null)) {
+              // Non-finite values in some row: run the chunk again for its logits and score those rows in float64.
+              const again = await model.forward(ids, past, null, true);
+              if (again.present) disposeKv(again.present);
+              try {
+                exact = scoreRowsFloat64(again.logits!, first - position, targets, vocab, topK);
+              } finally {
+                again.logits?.dispose();
+              }
             }
-            rowScores.forEach((scored, r) => {
-              const j = first + r;
-              scores[j] = { ...scored, contextLength: j - w.inputStart + 1 };
-            });
-            tokensRecomputed += rowScores.length;
+            rowScores = fusedScores.map((x, r) => x ?? exact![r]!);
+          } else if (targets.length > 0 && logits !== null) {
+            const [, seqLen, rowLength] = logits.dims as [number, number, number];
+            if (seqLen !== end - position) throw new Error(`the model returned logits for ${seqLen} positions, expected ${end - position}`);
+            if (rowLength < vocab) throw new Error(`the model returned ${rowLength} logits per position, expected ${vocab}`);
+            rowScores = options.stats ? await options.stats.scoreRows(logits, first - position, targets, vocab, topK) : scoreRowsFloat64(logits, first - position, targets, vocab, topK);
           }
+          rowScores.forEach((scored, r) => {
+            const j = first + r;
+            scores[j] = { ...scored, contextLength: j - w.inputStart + 1 };
+          });
+          tokensRecomputed += rowScores.length;
         } finally {
-          logits.dispose();
+          logits?.dispose();
         }
         if (past !== null && pastOwned) disposeKv(past);
         past = present;

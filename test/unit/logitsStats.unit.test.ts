@@ -1,13 +1,17 @@
 /**
  * The onnxruntime statistics graph against the float64 JavaScript reference, on random logits with a small and a
- * 128k vocabulary, ties, padded rows and −inf entries.
+ * 128k vocabulary, ties, padded rows and −inf entries; fused into a model's graph and as a separate session.
  */
-import { test } from "node:test";
+import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { LogitsStats } from "../../src/core/logitsStats";
 import { scorePosition } from "../../src/core/tokenDistribution";
-import { seededRandom } from "../helpers/onnxBuilder";
+import { Engine } from "../../src/core/engine";
+import { constantWordsFolder, encodeModel, FLOAT, gpt2Config, INT64, seededRandom, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
 
 async function compare(vocab: number, rowLength: number, rows: number, seed: number, mutate?: (data: Float32Array) => void): Promise<void> {
   const rand = seededRandom(seed);
@@ -44,3 +48,43 @@ test("rows with −inf logits fall back to the float64 computation", () =>
   compare(64, 64, 4, 4, (data) => {
     for (let i = 0; i < 64; i += 3) data[64 + i] = -Infinity;
   }));
+
+describe("statistics inside the engine", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-stats-"));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test("fused into the model's graph: a −inf logit falls back to float64 for its rows", async () => {
+    // green has logit −inf: red and blue get 1/2 each, and the graph's entropy is 0·(−inf) = NaN, recomputed exactly.
+    const dir = constantWordsFolder(path.join(tmp, "inf"), ["red", "blue", "green"], [0, 0, -Infinity]);
+    const engine = new Engine();
+    await engine.loadModel(dir);
+    assert.equal(engine.session?.signature.fusedStats, true);
+    const result = await engine.score("d", "red blue red");
+    assert.ok(Math.abs(result.metrics.tokenPerplexity! - 2) < 1e-12);
+    for (const t of result.tokens) assert.ok(Math.abs(t.entropy! - Math.log(2)) < 1e-12);
+    await engine.dispose();
+  });
+
+  test("a graph that cannot take the fused nodes (opset 12) uses the separate statistics session", async () => {
+    const { tokenizer, config } = wordTokenizer(["red", "blue", "green"]);
+    const row = [Math.log(0.8), Math.log(0.1), Math.log(0.1), -1e9];
+    const table = [...row, ...row, ...row, ...row];
+    const onnx = encodeModel(
+      {
+        nodes: [{ op: "Gather", inputs: ["table", "input_ids"], outputs: ["logits"], ints: { axis: 0 } }],
+        initializers: [{ name: "table", dataType: FLOAT, dims: [4, 4], values: table }],
+        inputs: [{ name: "input_ids", elemType: INT64, shape: ["batch", "seq"] }],
+        outputs: [{ name: "logits", elemType: FLOAT, shape: ["batch", "seq", 4] }],
+      },
+      12,
+    );
+    const dir = writeModelFolder(path.join(tmp, "opset12"), { config: gpt2Config(4, 1, 1, 4, 64), tokenizer, tokenizerConfig: config, onnx });
+    const engine = new Engine();
+    await engine.loadModel(dir);
+    assert.equal(engine.session?.signature.fusedStats, false);
+    const result = await engine.score("d", "red red red red blue");
+    assert.ok(Math.abs(result.metrics.tokenPerplexity! - Math.exp(-(4 * Math.log(0.8) + Math.log(0.1)) / 5)) < 1e-6);
+    assert.deepEqual(result.tokens.map((t) => t.rank), [1, 1, 1, 1, 2]);
+    await engine.dispose();
+  });
+});
