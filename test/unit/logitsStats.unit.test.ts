@@ -17,7 +17,7 @@ async function compare(vocab: number, rowLength: number, rows: number, seed: num
   const rand = seededRandom(seed);
   const data = Float32Array.from({ length: rows * rowLength }, () => rand() * 12);
   mutate?.(data);
-  const targets = Array.from({ length: rows - 1 }, (_, r) => Math.floor(Math.abs(rand()) * vocab));
+  const targets = Array.from({ length: rows - 1 }, () => Math.floor(Math.abs(rand()) * vocab));
   const stats = await LogitsStats.create("float32", 1);
   const logits = new ort.Tensor("float32", data, [1, rows, rowLength]);
   const scores = await stats.scoreRows(logits, 1, targets, vocab, 5);
