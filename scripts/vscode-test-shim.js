@@ -28,6 +28,7 @@ const os = require("os");
 const path = require("path");
 const { startCodeServer, launchBrowser, workbenchUrl, writeUserSettings } = require("./lib/codeServer");
 const { startUiBridge } = require("./lib/uiBridge");
+const { ensureHostInstalled } = require("./lib/hostInstall");
 const { runCleanups } = require("./lib/processGroups");
 
 /** VS Code CLI options that take a value (as `--opt value` or `--opt=value`). */
@@ -118,8 +119,10 @@ async function main() {
   writeUserSettings(path.join(workDir, "user-data"));
 
   const started = Date.now();
+  await ensureHostInstalled();
+  const serverStarted = Date.now();
   const server = await startCodeServer({ workDir, extraArgs: ["--vscode-option", "enable-smoke-test-driver"] });
-  process.stderr.write(`[shim] code-server ${server.url} ready in ${Date.now() - started} ms\n`);
+  process.stderr.write(`[shim] code-server ${server.url} ready in ${Date.now() - serverStarted} ms\n`);
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const consoleLog = fs.createWriteStream(path.join(outputDir, "browser-console.log"));

@@ -174,16 +174,19 @@ function hostEnv() {
   /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env };
   env.PATH = `${path.dirname(p.nodeBin)}${path.delimiter}${process.env.PATH ?? ""}`;
+  // Nothing here may try to fetch a browser.
+  env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+  // When started from `npm run`, npm exports its own settings as npm_* variables, and a nested npm
+  // reads npm_config_* as configuration: npm_config_user_agent ("npm/… node/v20…") would make
+  // code-server's postinstall believe it runs on Node 20 and refuse. Keep only the settings that say
+  // how to reach the registry.
+  const keep = /^npm_config_(registry|@[^_]+:registry|proxy|https_proxy|noproxy|cafile|ca|strict_ssl|cache|userconfig|fetch_\w+)$/i;
+  for (const k of Object.keys(env)) {
+    if (/^npm_/i.test(k) && !keep.test(k)) delete env[k];
+  }
   // The machine's ~/.npmrc sets nodedir=/usr (Node 20 headers); native modules of code-server must
   // build against Node 24's.
   env.npm_config_nodedir = p.nodeDir;
-  // Nothing here may try to fetch a browser.
-  env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
-  // When started from `npm run`, npm exports npm_config_* of the project (prefix, global, …), and
-  // those must not leak into the nested install.
-  for (const k of Object.keys(env)) {
-    if (/^npm_(config_(prefix|global|location|save|omit|include|workspaces?)|package_|lifecycle_)/i.test(k)) delete env[k];
-  }
   return env;
 }
 
