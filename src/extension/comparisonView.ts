@@ -3,7 +3,7 @@
  * cut to the first `maxCharacters` characters (a byte model has one token per byte, so a long document would
  * otherwise post hundreds of thousands of tokens per model to the webview). No `vscode`.
  */
-import type { Comparison } from "../core/compare";
+import type { Comparison } from "../core/comparisonData";
 import type { ComparisonView } from "../protocol/webview";
 
 /** Characters shown side by side; the table and the verdict cover the whole text. */

@@ -20,7 +20,7 @@ import type {
   TokenScore,
   WindowMethod,
 } from "../core/types";
-import type { Comparison, ComparisonOptions, ComparisonTarget } from "../core/compare";
+import type { Comparison, ComparisonOptions, ComparisonTarget } from "../core/comparisonData";
 
 /** Scoring options that the user's settings control. */
 export interface ScoreOptions {

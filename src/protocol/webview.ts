@@ -16,7 +16,7 @@
  */
 import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo } from "../core/types";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
-import type { Comparison } from "../core/compare";
+import type { Comparison } from "../core/comparisonData";
 
 // ---------------------------------------------------------------- section data
 
