@@ -6,7 +6,8 @@
  *  1. engine throughput vs a bare `session.run` loop doing the same forward passes (target: overhead ≤ 15%);
  *  2. incremental rescore after a one-character edit at 90% of a 4k-token text vs a full rescore (target: ≥ 10×);
  *  3. peak memory scoring 1k and 8k tokens with a 128k-vocabulary model, each in a fresh process (target: flat);
- *  4. tokens per second vs the FLOP limit, peak / (2 · parameters), with the peak measured on a MatMul graph.
+ *  4. tokens per second vs the FLOP limit, peak / (2 · parameters), with the peak measured on a MatMul graph;
+ *  5. switching LoRA adapters and rescoring: feed vs merge vs a full model reload (loraSwitch.ts; target: feed < 5%).
  * The large-vocabulary model is random-weight, exported by test/bench/make_random_model.py with /usr/bin/python3
  * (torch + onnx) into test-output/bench-models/ (gitignored); without Python that part is skipped and said so.
  */
@@ -19,6 +20,7 @@ import { Engine } from "../../src/core/engine";
 import { rollingWindows } from "../../src/core/windows";
 import { encodeModel, FLOAT } from "../../src/core/onnxEncoder";
 import type { ScoreOptions } from "../../src/protocol/engine";
+import { loraSwitchSection } from "./loraSwitch";
 
 const root = path.resolve(__dirname, "../../..");
 const defaultModel = path.join(root, "models", "lens-gpt2-bpe4k");
@@ -319,6 +321,8 @@ async function main(): Promise<void> {
     lines.push(`| ${t.model} | ${t.parameters.toLocaleString("en-US")} | ${fmt(limit, 0)} tokens/s | ${fmt(t.tokensPerSecond, 0)} tokens/s | ${fmt(t.bareTokensPerSecond, 0)} tokens/s | ${fmt((t.tokensPerSecond / limit) * 100)}% |`);
   }
   lines.push("", "Small models run far below the FLOP limit: per-token work is dominated by attention over the context, layer norms, activations and per-call overhead, not by the weight matmuls that 2 · parameters counts.", "");
+  // 5. LoRA adapter switch: feed vs merge vs a full reload (test/bench/loraSwitch.ts).
+  lines.push(...(await loraSwitchSection(quick, log)));
   const out = path.join(root, "BENCHMARKS.md");
   fs.writeFileSync(out, lines.join("\n"));
   log(`wrote ${out}`);
