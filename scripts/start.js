@@ -22,7 +22,7 @@ const os = require("os");
 const path = require("path");
 const { ensureHostInstalled } = require("./lib/hostInstall");
 const { startCodeServer, runCodeServerCli, launchBrowser, workbenchUrl, writeUserSettings } = require("./lib/codeServer");
-const { runCleanups, registerCleanup } = require("./lib/processGroups");
+const { runCleanups, registerCleanup, isShuttingDown } = require("./lib/processGroups");
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -102,6 +102,8 @@ async function main() {
 
   process.stdout.write(`Logs: ${server.logFile}\nPress Ctrl+C to stop.\n`);
   const code = await server.exited;
+  // Ctrl+C: the signal handler is stopping everything and exits when done.
+  if (isShuttingDown()) return new Promise(() => undefined);
   process.stderr.write(`code-server stopped (exit ${code}); its log: ${server.logFile}\n`);
   await server.stop();
   return 1;

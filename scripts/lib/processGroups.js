@@ -108,4 +108,9 @@ function registerCleanup(fn) {
   return () => cleanups.delete(fn);
 }
 
-module.exports = { registerGroup, registerCleanup, killGroup, runCleanups, isGroupAlive };
+/** True once a signal has started the shutdown: the signal handler finishes it and exits. */
+function isShuttingDown() {
+  return exiting;
+}
+
+module.exports = { registerGroup, registerCleanup, killGroup, runCleanups, isGroupAlive, isShuttingDown };
