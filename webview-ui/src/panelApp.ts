@@ -7,12 +7,13 @@ import type { ExtToWebviewMessage, PersistedPanelState, WebviewToExtMessage } fr
 import { describeInvalidMessage, isExtToWebviewMessage } from "../../src/protocol/webview";
 import { h } from "./dom";
 import { cacheSection } from "./sections/cacheSection";
+import { comparisonSection } from "./sections/comparisonSection";
 import { documentSection } from "./sections/documentSection";
 import { modelSection } from "./sections/modelSection";
 import type { PanelData, PanelSection, SectionContext } from "./sections/section";
 
 /** In display order. The LoRA section and the comparison view go here when they exist. */
-export const panelSections: readonly PanelSection[] = [documentSection, cacheSection, modelSection];
+export const panelSections: readonly PanelSection[] = [documentSection, cacheSection, modelSection, comparisonSection];
 
 interface MountedSection {
   section: PanelSection;
@@ -26,7 +27,7 @@ export interface PanelHost {
 }
 
 export class PanelApp {
-  private data: PanelData = { model: null, document: null, cache: null };
+  private data: PanelData = { model: null, document: null, cache: null, comparison: null };
   private readonly collapsed = new Set<string>();
   private readonly mounted: MountedSection[] = [];
   private readonly context: SectionContext;
@@ -40,7 +41,7 @@ export class PanelApp {
   ) {
     this.context = { post: (message) => this.host.post(message), chartWidth: 300 };
     if (restored) {
-      this.data = { model: restored.model, document: restored.document, cache: restored.cache };
+      this.data = { model: restored.model, document: restored.document, cache: restored.cache, comparison: restored.comparison ?? null };
       for (const id of restored.collapsedSections) this.collapsed.add(id);
     }
     this.context.chartWidth = this.measureChartWidth();
@@ -81,6 +82,9 @@ export class PanelApp {
         return;
       case "cache":
         this.update("cache", message.cache);
+        return;
+      case "comparison":
+        this.update("comparison", message.comparison);
         return;
     }
   }

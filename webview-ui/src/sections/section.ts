@@ -5,13 +5,14 @@
  * `panelSections` (panelApp.ts).
  */
 import type { ModelInfo } from "../../../src/core/types";
-import type { CacheView, DocumentView, WebviewToExtMessage } from "../../../src/protocol/webview";
+import type { CacheView, ComparisonView, DocumentView, WebviewToExtMessage } from "../../../src/protocol/webview";
 
 /** The data of every section, as last received from the extension (or restored with getState). */
 export interface PanelData {
   model: ModelInfo | null;
   document: DocumentView | null;
   cache: CacheView | null;
+  comparison: ComparisonView | null;
 }
 
 export interface SectionContext {
