@@ -63,7 +63,7 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
       copyAdapter(SRC, d);
       fs.renameSync(path.join(d, "adapter_model.safetensors"), path.join(d, "adapter_model.bin"));
     },
-    message: /^Adapter "pickle-only" has only adapter_model\.bin \(a PyTorch pickle.*\)\; save it as adapter_model\.safetensors/,
+    message: /^Adapter "pickle-only" has only adapter_model\.bin \(a PyTorch pickle.*\); save it as adapter_model\.safetensors/,
   },
   {
     name: "missing-config",
