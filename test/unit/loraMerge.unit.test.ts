@@ -53,10 +53,12 @@ describe("merge into lens-gpt2-bpe4k-nolora", () => {
   const lp = async (e: Engine, id: string, text: string): Promise<number[]> => (await e.score(id, text, OPTIONS)).tokens.map((t) => t.logprob!);
 
   test("each golden adapter set merged equals the feed path and PyTorch within 1e-4", async () => {
+    const fused = merge.session!.signature.fusedStats;
     for (const g of golden.adapters) {
       const label = g.adapters.map((a) => `${a.name}×${a.scale}`).join(" + ");
       const m = await merge.setAdapters(g.adapters.map((a) => ({ ...a, path: path.join(MODEL, "adapters", a.name) })));
       assert.equal(m.mode, "merge");
+      assert.equal(merge.session!.signature.fusedStats, fused, "the rebuilt session computes statistics as the original did");
       const f = await feed.setAdapters(g.adapters);
       assert.deepEqual(m.matchedModules, f.matchedModules, "both paths report the same modules");
       assert.equal(m.cache.lastReset, "adapter changed");

@@ -222,7 +222,10 @@ export class MergeLoraApplier implements LoraApplier {
     const file = patchedWeights.length > 0 ? `${this.source.onnxPath} (with adapters merged)` : this.source.onnxPath;
     let model: OnnxCausalLm | null = null;
     try {
-      model = await OnnxCausalLm.load(bytes, this.source.spec, { threads: this.source.threads, ...(this.source.logger ? { logger: this.source.logger } : {}) }, file);
+      // The rebuilt session computes statistics the way the replaced one did (fused into the graph or not), so the
+      // engine's scoring path stays valid.
+      const sessionOptions = { threads: this.source.threads, fuseStatistics: current.signature.fusedStats, ...(this.source.logger ? { logger: this.source.logger } : {}) };
+      model = await OnnxCausalLm.load(bytes, this.source.spec, sessionOptions, file);
       const probe = await model.forward([0], null);
       probe.logits?.dispose();
       if (probe.present) for (const t of probe.present.tensors) t.dispose();
