@@ -110,4 +110,19 @@ describe("the engine's cache", () => {
     firstA.tokens.forEach((t, j) => assert.ok(Math.abs(t.logprob! - editedA.tokens[j]!.logprob!) < 1e-6));
     await engine.dispose();
   });
+
+  test("the per-document state is bounded: the least recently scored document is forgotten with its keys/values", async () => {
+    const engine = new Engine({ chunkTokens: 16, maxDocuments: 2 });
+    await engine.loadModel(dir);
+    await engine.score("one", "first document");
+    await engine.score("two", "second document");
+    const before = engine.cacheStats().tokensCached;
+    await engine.score("three", "third document");
+    assert.equal(engine.cacheStats().tokensCached, before - "first document".length + "third document".length);
+    const again = await engine.score("one", "first document");
+    assert.equal(again.rescore.tokensReused, 0, "nothing kept for a forgotten document");
+    const kept = await engine.score("three", "third document");
+    assert.equal(kept.rescore.tokensReused, "third document".length);
+    await engine.dispose();
+  });
 });

@@ -11,7 +11,7 @@ import { Engine, EngineError } from "../../src/core/engine";
 import { openModelBundle, ModelBundleError } from "../../src/core/modelBundle";
 import { createArchitecture, ModelConfigError } from "../../src/core/architecture";
 import { countParameters, parseOnnxModel, OnnxParseError } from "../../src/core/onnxProto";
-import { runningSumFolder, runningSumModel, runningSumWeights } from "../helpers/onnxBuilder";
+import { encodeModel, FLOAT, gpt2Config, INT64, runningSumFolder, runningSumModel, runningSumWeights, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-load-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -105,5 +105,42 @@ describe("model folders", () => {
     assert.equal(bundle.onnxFile, "model.onnx");
     assert.ok(bundle.files.some((f) => f.name === "model.onnx" && f.bytes > 0));
     assert.throws(() => openModelBundle(path.join(flat, "config.json")), ModelBundleError);
+  });
+});
+
+describe("graph signatures", () => {
+  /** A constant-logits graph over {red, blue, green, <|endoftext|>} with extra inputs/outputs. */
+  function folder(name: string, extraInputs: string[], extraOutputs: boolean): string {
+    const { tokenizer, config } = wordTokenizer(["red", "blue", "green"]);
+    const row = [0, 0, 0, -1e9];
+    const onnx = encodeModel({
+      nodes: [
+        { op: "Gather", inputs: ["table", "input_ids"], outputs: ["logits"], ints: { axis: 0 } },
+        ...(extraOutputs ? [{ op: "Identity", inputs: ["input_ids"], outputs: ["ids_copy"] }] : []),
+      ],
+      initializers: [{ name: "table", dataType: FLOAT, dims: [4, 4], values: [...row, ...row, ...row, ...row] }],
+      inputs: [{ name: "input_ids", elemType: INT64, shape: ["batch", "seq"] }, ...extraInputs.map((n) => ({ name: n, elemType: INT64, shape: ["batch", "seq"] }))],
+      outputs: [{ name: "logits", elemType: FLOAT, shape: ["batch", "seq", 4] }, ...(extraOutputs ? [{ name: "ids_copy", elemType: INT64, shape: ["batch", "seq"] }] : [])],
+    });
+    return writeModelFolder(path.join(tmp, name), { config: gpt2Config(4, 1, 1, 4, 64), tokenizer, tokenizerConfig: config, onnx });
+  }
+
+  test("extra graph outputs are ignored", async () => {
+    const engine = new Engine();
+    await engine.loadModel(folder("extra-out", [], true));
+    const result = await engine.score("d", "red blue green");
+    assert.ok(Math.abs(result.metrics.tokenPerplexity! - 3) < 1e-6);
+    await engine.dispose();
+  });
+
+  test("an input the engine cannot feed is refused by name instead of being silently left out", async () => {
+    const engine = new Engine();
+    await assert.rejects(engine.loadModel(folder("extra-in", ["token_type_ids"], false)), (e: unknown) => {
+      assert.ok(e instanceof EngineError);
+      assert.match(e.message, /has an input "token_type_ids" that Perplexity Lens cannot feed/);
+      oneSentence(e.message);
+      return true;
+    });
+    await engine.dispose();
   });
 });
