@@ -74,6 +74,7 @@ export class DocumentScorer implements vscode.Disposable {
     if (text.length > config.maxDocumentSize) {
       const what = state.scope ? "The selection" : `${baseName(document.uri)}`;
       if (config.oversizedDocuments === "refuse") {
+        state.scoring = false;
         this.host.didFail(
           state,
           `${what} has ${text.length.toLocaleString("en-US")} characters, more than the limit of ${config.maxDocumentSize.toLocaleString("en-US")} (setting perplexityLens.maxDocumentSize), so it was not scored.`,

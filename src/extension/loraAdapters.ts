@@ -2,10 +2,17 @@
  * The active LoRA adapters, as one state that the command palette, the status bar and the panel all read
  * (`onDidChange`), and that survives an engine restart: the set is sent again to a new worker after its
  * model loads. Loading another model starts with no adapters (they belong to the model they were trained on).
+ * No `vscode` at run time: unit-tested with a fake session.
  */
-import * as vscode from "vscode";
 import type { AdapterInfo, AdapterList, AdapterMode, AdapterSelection, AdaptersChanged } from "../protocol/engine";
 import type { EngineSession } from "./engineSession";
+
+/** The parts of the log and the engine session this module uses. */
+export interface AdapterLog {
+  info(message: string): void;
+  error(message: string): void;
+}
+export type AdapterEngine = Pick<EngineSession, "request">;
 
 export interface AdapterSnapshot {
   /** The selections active now, scale 0 included (0 keeps an adapter loaded but off). */
@@ -26,14 +33,23 @@ export function sameSelections(a: readonly AdapterSelection[], b: readonly Adapt
   return a.length === b.length && a.every((s, i) => s.name === b[i]?.name && s.scale === b[i]?.scale && s.path === b[i]?.path);
 }
 
-export class LoraAdapters implements vscode.Disposable {
+export class LoraAdapters {
   private snapshot: AdapterSnapshot = { active: [], activeInfo: [], mode: "none", matchedModules: [] };
   /** Which session has which set applied; a new session (engine restart) gets the set again. */
-  private readonly applied = new WeakMap<EngineSession, AdapterSelection[]>();
-  private readonly changed = new vscode.EventEmitter<AdapterSnapshot>();
-  readonly onDidChange = this.changed.event;
+  private readonly applied = new WeakMap<AdapterEngine, AdapterSelection[]>();
+  private readonly listeners = new Set<(snapshot: AdapterSnapshot) => void>();
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly log: AdapterLog) {}
+
+  /** Calls `listener` with every new state until the returned object is disposed. */
+  onDidChange(listener: (snapshot: AdapterSnapshot) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private fire(): void {
+    for (const listener of [...this.listeners]) listener(this.snapshot);
+  }
 
   get current(): AdapterSnapshot {
     return this.snapshot;
@@ -45,7 +61,7 @@ export class LoraAdapters implements vscode.Disposable {
   }
 
   /** Lists the adapters the loaded model can use (its adapters/ folder, then `extraDirs`). */
-  list(session: EngineSession, extraDirs: readonly string[]): Promise<AdapterList> {
+  list(session: AdapterEngine, extraDirs: readonly string[]): Promise<AdapterList> {
     return session.request<AdapterList>({ type: "listAdapters", extraDirs: [...extraDirs] });
   }
 
@@ -53,19 +69,19 @@ export class LoraAdapters implements vscode.Disposable {
    * Makes `selections` the active set. Resolves with the engine's answer; rejects with its one sentence
    * (the previous set then stays active).
    */
-  async set(session: EngineSession, selections: AdapterSelection[], extraDirs: readonly string[]): Promise<AdaptersChanged> {
+  async set(session: AdapterEngine, selections: AdapterSelection[], extraDirs: readonly string[]): Promise<AdaptersChanged> {
     const answer = await session.request<AdaptersChanged>({ type: "setAdapters", adapters: selections, extraDirs: [...extraDirs] });
     this.applied.set(session, answer.active);
     this.snapshot = { active: answer.active, activeInfo: answer.adapters, mode: answer.mode, matchedModules: answer.matchedModules };
     this.log.info(
       `[lora] active: ${answer.active.map(adapterLabel).join(", ") || "none"} (${answer.mode}, ${answer.matchedModules.length} modules, ${Math.round(answer.millis)} ms)`,
     );
-    this.changed.fire(this.snapshot);
+    this.fire();
     return answer;
   }
 
   /** Sends the active set to `session` if it does not have it (a restarted engine); resolves when done. */
-  async reapply(session: EngineSession, extraDirs: readonly string[]): Promise<void> {
+  async reapply(session: AdapterEngine, extraDirs: readonly string[]): Promise<void> {
     const wanted = this.snapshot.active;
     const has = this.applied.get(session) ?? [];
     if (sameSelections(wanted, has)) return;
@@ -79,12 +95,12 @@ export class LoraAdapters implements vscode.Disposable {
   }
 
   /** `session` loaded a model: the engine starts it with no adapters. */
-  modelLoadedIn(session: EngineSession): void {
+  modelLoadedIn(session: AdapterEngine): void {
     this.applied.set(session, []);
   }
 
   /** The session's worker restarted after a crash: its adapters are gone. */
-  sessionRestarted(session: EngineSession): void {
+  sessionRestarted(session: AdapterEngine): void {
     this.applied.delete(session);
   }
 
@@ -93,10 +109,10 @@ export class LoraAdapters implements vscode.Disposable {
     if (this.snapshot.active.length === 0) return;
     this.log.info("[lora] adapters cleared: another model was loaded");
     this.snapshot = { active: [], activeInfo: [], mode: "none", matchedModules: [] };
-    this.changed.fire(this.snapshot);
+    this.fire();
   }
 
   dispose(): void {
-    this.changed.dispose();
+    this.listeners.clear();
   }
 }
