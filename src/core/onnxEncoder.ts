@@ -59,7 +59,7 @@ export const FLOAT16 = 10;
 
 export interface TensorSpec {
   name: string;
-  dataType: typeof FLOAT | typeof INT64 | typeof DOUBLE;
+  dataType: typeof FLOAT | typeof INT64 | typeof DOUBLE | typeof FLOAT16;
   dims: number[];
   values: ArrayLike<number>;
 }
@@ -70,7 +70,10 @@ function tensorProto(t: TensorSpec): ProtoWriter {
   w.varint(2, t.dataType);
   w.string(8, t.name);
   let raw: Buffer;
-  if (t.dataType === DOUBLE) {
+  if (t.dataType === FLOAT16) {
+    raw = Buffer.alloc(2 * t.values.length);
+    for (let i = 0; i < t.values.length; i++) raw.writeUInt16LE(floatToHalf(t.values[i]!), 2 * i);
+  } else if (t.dataType === DOUBLE) {
     raw = Buffer.alloc(8 * t.values.length);
     for (let i = 0; i < t.values.length; i++) raw.writeDoubleLE(t.values[i]!, 8 * i);
   } else if (t.dataType === FLOAT) {
@@ -178,3 +181,26 @@ export function encodeModel(graph: { nodes: NodeSpec[]; initializers: TensorSpec
   return new ProtoWriter().varint(1, 8).string(2, "perplexity-lens-tests").message(7, g).message(8, new ProtoWriter().string(1, "").varint(2, opset)).finish();
 }
 
+
+/** IEEE 754 binary16 bits of `value`, rounded to nearest even (normal and subnormal range; overflow gives ±inf). */
+export function floatToHalf(value: number): number {
+  const f = new Float32Array([value]);
+  const bits = new Uint32Array(f.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (((bits >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - exponent;
+    const half = mantissa >> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (rest > mid || (rest === mid && half & 1) ? half + 1 : half);
+  }
+  const half = (exponent << 10) | (mantissa >> 13);
+  const rest = mantissa & 0x1fff;
+  return sign | (rest > 0x1000 || (rest === 0x1000 && half & 1) ? half + 1 : half);
+}

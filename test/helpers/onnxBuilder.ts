@@ -8,7 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { encodeModel, FLOAT, INT64, type Dim } from "../../src/core/onnxEncoder";
+import { encodeModel, floatToHalf, FLOAT, FLOAT16, INT64, type Dim } from "../../src/core/onnxEncoder";
+import { halfToFloat } from "../../src/core/tokenDistribution";
 
 export { encodeModel, FLOAT, INT64 } from "../../src/core/onnxEncoder";
 
@@ -40,9 +41,10 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** The running-sum model's weights as stored (rounded to float32): embedding [vocab, dim], head [dim, vocab]. */
-export function runningSumWeights(vocab: number, dim: number, seed = 1): { embedding: number[]; head: number[] } {
+export function runningSumWeights(vocab: number, dim: number, seed = 1, kvType: "float32" | "float16" = "float32"): { embedding: number[]; head: number[] } {
   const rand = seededRandom(seed);
-  const embedding = Array.from({ length: vocab * dim }, () => Math.fround(rand() * 0.6));
+  const round = kvType === "float16" ? (x: number) => halfToFloat(floatToHalf(x)) : Math.fround;
+  const embedding = Array.from({ length: vocab * dim }, () => round(rand() * 0.6));
   const head = Array.from({ length: dim * vocab }, () => Math.fround(rand() * 3));
   return { embedding, head };
 }
@@ -52,16 +54,19 @@ export function runningSumWeights(vocab: number, dim: number, seed = 1): { embed
  * logits at position t = tanh(Σ_{s≤t} key_s) · W. Inputs follow Optimum's names; attention_mask and position_ids are
  * declared (as real exports do) but unused.
  */
-export function runningSumModel(vocab: number, dim: number, seed = 1): Buffer {
-  const { embedding, head } = runningSumWeights(vocab, dim, seed);
+export function runningSumModel(vocab: number, dim: number, seed = 1, kvType: "float32" | "float16" = "float32"): Buffer {
+  const { embedding, head } = runningSumWeights(vocab, dim, seed, kvType);
   const kvShape: Dim[] = ["batch", 1, "past", dim];
+  const kvElem = kvType === "float16" ? FLOAT16 : FLOAT;
   return encodeModel({
     nodes: [
       { op: "Gather", inputs: ["embedding", "input_ids"], outputs: ["emb"], ints: { axis: 0 } },
       { op: "Unsqueeze", inputs: ["emb", "axis1"], outputs: ["emb4"] },
       { op: "Concat", inputs: ["past_key_values.0.key", "emb4"], outputs: ["present.0.key"], ints: { axis: 2 } },
       { op: "Concat", inputs: ["past_key_values.0.value", "emb4"], outputs: ["present.0.value"], ints: { axis: 2 } },
-      { op: "CumSum", inputs: ["present.0.key", "axis2scalar"], outputs: ["running"] },
+      // Keys/values stay in their type (float16 exercises the fp16 KV path); the sum runs in float32.
+      { op: "Cast", inputs: ["present.0.key"], outputs: ["presentFloat"], ints: { to: FLOAT } },
+      { op: "CumSum", inputs: ["presentFloat", "axis2scalar"], outputs: ["running"] },
       { op: "Shape", inputs: ["input_ids"], outputs: ["idsShape"] },
       { op: "Gather", inputs: ["idsShape", "index1"], outputs: ["seqLen"], ints: { axis: 0 } },
       { op: "Neg", inputs: ["seqLen"], outputs: ["minusSeqLen"] },
@@ -71,7 +76,7 @@ export function runningSumModel(vocab: number, dim: number, seed = 1): Buffer {
       { op: "MatMul", inputs: ["squashed", "head"], outputs: ["logits"] },
     ],
     initializers: [
-      { name: "embedding", dataType: FLOAT, dims: [vocab, dim], values: embedding },
+      { name: "embedding", dataType: kvElem, dims: [vocab, dim], values: embedding },
       { name: "head", dataType: FLOAT, dims: [dim, vocab], values: head },
       { name: "axis1", dataType: INT64, dims: [1], values: [1] },
       { name: "axis2", dataType: INT64, dims: [1], values: [2] },
@@ -83,13 +88,13 @@ export function runningSumModel(vocab: number, dim: number, seed = 1): Buffer {
       { name: "input_ids", elemType: INT64, shape: ["batch", "seq"] },
       { name: "attention_mask", elemType: INT64, shape: ["batch", "total"] },
       { name: "position_ids", elemType: INT64, shape: ["batch", "seq"] },
-      { name: "past_key_values.0.key", elemType: FLOAT, shape: kvShape },
-      { name: "past_key_values.0.value", elemType: FLOAT, shape: kvShape },
+      { name: "past_key_values.0.key", elemType: kvElem, shape: kvShape },
+      { name: "past_key_values.0.value", elemType: kvElem, shape: kvShape },
     ],
     outputs: [
       { name: "logits", elemType: FLOAT, shape: ["batch", "seq", vocab] },
-      { name: "present.0.key", elemType: FLOAT, shape: ["batch", 1, "total", dim] },
-      { name: "present.0.value", elemType: FLOAT, shape: ["batch", 1, "total", dim] },
+      { name: "present.0.key", elemType: kvElem, shape: ["batch", 1, "total", dim] },
+      { name: "present.0.value", elemType: kvElem, shape: ["batch", 1, "total", dim] },
     ],
   });
 }
@@ -174,14 +179,14 @@ export function writeModelFolder(dir: string, parts: { config: object; tokenizer
 }
 
 /** A model folder with the running-sum model (vocab 257, byte tokenizer) and a small context, in a fresh temp dir. */
-export function runningSumFolder(dir: string, options: { dim?: number; positions?: number; seed?: number } = {}): string {
+export function runningSumFolder(dir: string, options: { dim?: number; positions?: number; seed?: number; kvType?: "float32" | "float16" } = {}): string {
   const dim = options.dim ?? 8;
   const { tokenizer, config } = byteTokenizer();
   return writeModelFolder(dir, {
     config: gpt2Config(257, 1, 1, dim, options.positions ?? 64),
     tokenizer,
     tokenizerConfig: config,
-    onnx: runningSumModel(257, dim, options.seed ?? 1),
+    onnx: runningSumModel(257, dim, options.seed ?? 1, options.kvType ?? "float32"),
   });
 }
 

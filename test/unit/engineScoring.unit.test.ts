@@ -68,9 +68,11 @@ describe("the worked examples of perplexity", () => {
 const DIM = 8;
 const VOCAB = 257;
 const weights = runningSumWeights(VOCAB, DIM);
+const weightsHalf = runningSumWeights(VOCAB, DIM, 1, "float16");
 
 /** log p(t_j) under the running-sum model given the sequence positions [start, j] (float64, independent of the engine). */
-function referenceLogprob(sequence: number[], start: number, j: number): number {
+function referenceLogprob(sequence: number[], start: number, j: number, w = weights): number {
+  const weights = w;
   const hidden = new Float64Array(DIM);
   for (let s = start; s <= j; s++) for (let d = 0; d < DIM; d++) hidden[d] = hidden[d]! + weights.embedding[sequence[s]! * DIM + d]!;
   const logits = new Float64Array(VOCAB);
@@ -85,13 +87,13 @@ function referenceLogprob(sequence: number[], start: number, j: number): number 
   return logits[sequence[j + 1]!]! - max - Math.log(sum);
 }
 
-function checkAgainstReference(text: string, tokens: TokenScore[], what: string): void {
+function checkAgainstReference(text: string, tokens: TokenScore[], what: string, w = weights): void {
   const sequence = [256, ...Buffer.from(text, "utf8")];
   assert.equal(tokens.length, sequence.length - 1, `${what}: one token per byte`);
   tokens.forEach((t, j) => {
     if (t.logprob === null) return;
     assert.ok(t.contextLength !== undefined && t.contextLength >= 1 && t.contextLength <= j + 1, `${what}: context length of token ${j}`);
-    close(t.logprob, referenceLogprob(sequence, j + 1 - t.contextLength, j), 1e-4, `${what}: logprob of token ${j}`);
+    close(t.logprob, referenceLogprob(sequence, j + 1 - t.contextLength, j, w), 1e-4, `${what}: logprob of token ${j}`);
   });
 }
 
@@ -179,6 +181,23 @@ describe("scoring a causal LM with keys and values", () => {
     }
     await incremental.dispose();
     await fresh.dispose();
+  });
+
+  test("float16 keys/values: the KV dtype comes from the graph, bytes count 2 per value, incremental equals full", async () => {
+    const halfDir = runningSumFolder(path.join(tmp, "sum-half"), { dim: DIM, positions: 64, kvType: "float16" });
+    const engine = new Engine({ chunkTokens: 5 });
+    const info = await engine.loadModel(halfDir);
+    assert.equal(info.kvDtype, "float16");
+    assert.equal(info.kvBytesPerToken, 2 * 1 * 1 * DIM * 2);
+    const text = sampleText.slice(0, 60);
+    const first = await engine.score("doc", text, { window: 64 });
+    checkAgainstReference(text, first.tokens, "float16 keys/values", weightsHalf);
+    assert.equal(first.cache.bytesHeld, first.cache.tokensCached * info.kvBytesPerToken);
+    const edited = text.slice(0, 40) + "~" + text.slice(41);
+    const updated = await engine.score("doc", edited, { window: 64 });
+    assert.ok(updated.rescore.tokensReused >= 39);
+    checkAgainstReference(edited, updated.tokens, "float16 keys/values after an edit", weightsHalf);
+    await engine.dispose();
   });
 
   test("cancellation stops within one chunk, and the next scoring is complete and correct", async () => {
