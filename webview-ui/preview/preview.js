@@ -5,7 +5,7 @@
  * Renders the panel's webview outside VS Code and takes screenshots, for a visual check of
  * dist/webview/webview.js + panel.css (run `npm run build` first).
  *
- *   node webview-ui/preview/preview.js [--out DIR] [--width 360] [--score-json F --model-json F]
+ *   node webview-ui/preview/preview.js [--out DIR] [--width 360] [--score-json F --model-json F] [--comparison-json F]
  *
  * With --score-json (the output of `perplexity-lens score FILE --json`) and --model-json (of
  * `perplexity-lens info --json`) it shows those real numbers instead of the synthetic sample.
@@ -39,6 +39,8 @@ const sidebarWidth = Number(argValue("--width", "360"));
 /** Real data instead of the synthetic sample: `perplexity-lens score FILE --json` and `perplexity-lens info --json`. */
 const scoreJsonPath = argValue("--score-json", "");
 const modelJsonPath = argValue("--model-json", "");
+/** A comparison view (src/protocol/webview.ts ComparisonView, e.g. built by buildComparisonView) for the comparison section. */
+const comparisonJsonPath = argValue("--comparison-json", "");
 
 /** Loads a TypeScript module of src/ whose only run-time imports are in `modules`, by transpiling it. */
 function loadTs(relativePath, modules = {}) {
@@ -126,6 +128,7 @@ function realData() {
 /** The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch). */
 function sampleData(reset = false) {
   const messages = syntheticOrRealData();
+  if (comparisonJsonPath) messages.push({ type: "comparison", comparison: JSON.parse(fs.readFileSync(comparisonJsonPath, "utf8")) });
   if (reset) {
     const cache = messages.find((m) => m.type === "cache")?.cache;
     if (cache) cache.reason = "adapter changed (legal × 1.0)";

@@ -40,10 +40,12 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
     svg.append(s("line", { class: d === decadeMin ? "axis" : "grid", x1: left, x2: width - right, y1: yy, y2: yy }));
     svg.append(s("text", { class: "tick", x: left - 4, y: yy + 3, "text-anchor": "end" }, d <= 3 ? String(10 ** d) : `1e${d}`));
   }
+  const step = xMax / 4;
+  const tickDecimals = Number.isInteger(step) ? 0 : Number.isInteger(step * 10) ? 1 : 2;
   for (let k = 0; k <= 4; k++) {
-    const value = (xMax * k) / 4;
+    const value = step * k;
     svg.append(s("line", { class: k === 0 ? "axis" : "grid", x1: x(value), x2: x(value), y1: top, y2: top + plotHeight }));
-    svg.append(s("text", { class: "tick", x: x(value), y: top + plotHeight + 12, "text-anchor": "middle" }, fixed(value, xMax < 4 ? 1 : 0)));
+    svg.append(s("text", { class: "tick", x: x(value), y: top + plotHeight + 12, "text-anchor": "middle" }, fixed(value, tickDecimals)));
   }
   svg.append(s("text", { class: "axis-label", x: left + plotWidth / 2, y: height - 2, "text-anchor": "middle" }, "bits per byte (comparable)"));
   svg.append(s("text", { class: "axis-label", x: 10, y: top + plotHeight / 2, "text-anchor": "middle", transform: `rotate(-90 10 ${top + plotHeight / 2})` }, "token perplexity"));
@@ -62,6 +64,15 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
     }
     if (coordinates.length >= 2) svg.append(s("polyline", { class: `cmp-curve cmp-series-${p.i % 6}`, points: coordinates.join(" ") }));
   }
+  // Labels of points close together are pushed apart vertically (12 px), so names never print over each other.
+  const labelY = new Map<number, number>();
+  const placed: Array<{ x: number; y: number }> = [];
+  for (const p of [...points].sort((a, b) => y(a.ppl) - y(b.ppl))) {
+    let ly = y(p.ppl) + 3;
+    while (placed.some((q) => Math.abs(q.x - x(p.bpb)) < 120 && Math.abs(q.y - ly) < 12)) ly += 12;
+    placed.push({ x: x(p.bpb), y: ly });
+    labelY.set(p.i, ly);
+  }
   for (const p of points) {
     const cx = x(p.bpb);
     const cy = y(p.ppl);
@@ -72,7 +83,7 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
         undefined,
         s("title", undefined, `${p.entry.model.name}: ${fixed(p.bpb, 3)} bits per byte, token perplexity ${significant(p.ppl, 4)}, ${fixed(p.bpt, 2)} bytes per token`),
         s("circle", { class: `cmp-point cmp-series-${p.i % 6}`, cx, cy, r: 4 }),
-        s("text", { class: "tick cmp-point-label", x: anchorEnd ? cx - 7 : cx + 7, y: cy + 3, "text-anchor": anchorEnd ? "end" : "start" }, p.entry.model.name),
+        s("text", { class: "tick cmp-point-label", x: anchorEnd ? cx - 7 : cx + 7, y: labelY.get(p.i) ?? cy + 3, "text-anchor": anchorEnd ? "end" : "start" }, p.entry.model.name),
       ),
     );
   }
