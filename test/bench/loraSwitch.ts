@@ -83,6 +83,7 @@ export async function measureLoraSwitch(tokens: number, reps: number): Promise<L
 }
 
 export async function loraSwitchSection(quick: boolean, log: (s: string) => void = () => undefined): Promise<string[]> {
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(" / ");
   const r = await measureLoraSwitch(1024, quick ? 5 : 11);
   log(`lora switch ${JSON.stringify(r)}`);
   const ratio = (x: number, y: number): string => `${fmt((x / y) * 100)}%`;
@@ -90,7 +91,7 @@ export async function loraSwitchSection(quick: boolean, log: (s: string) => void
   return [
     SECTION_TITLE,
     "",
-    `Switching between the two shipped adapters (r = 8, q_proj and v_proj of 4 layers), then rescoring a ${r.tokens}-token document (sliding window, top-5; the switch drops the KV cache, so every token is recomputed). Feed: lens-gpt2-bpe4k, whose graph takes LoRA inputs. Merge: the same weights exported without them (test/fixtures/lens-gpt2-bpe4k-nolora); ΔW is added into a copy of the model bytes and the session rebuilt. Full reload: Engine.loadModel of the model folder (tokenizer, graph parse, session, probe), what switching between separately exported merged models would cost. Medians of ${r.reps} switches, the three paths taking turns.`,
+    `Switching between the two shipped adapters (r = 8, q_proj and v_proj of 4 layers), then rescoring a ${r.tokens}-token document (sliding window, top-5; the switch drops the KV cache, so every token is recomputed). Feed: lens-gpt2-bpe4k, whose graph takes LoRA inputs. Merge: the same weights exported without them (test/fixtures/lens-gpt2-bpe4k-nolora); ΔW is added into a copy of the model bytes and the session rebuilt. Full reload: Engine.loadModel of the model folder (tokenizer, graph parse, session, probe), what switching between separately exported merged models would cost. Medians of ${r.reps} switches, the three paths taking turns; load average at the start ${load} (${os.cpus().length} cores).`,
     "",
     "| path | switch | switch + rescore | switch vs reload | switch + rescore vs reload | target |",
     "|---|---|---|---|---|---|",
@@ -118,7 +119,6 @@ export function writeSection(section: string[], file = path.join(root, "BENCHMAR
 
 if (require.main === module) {
   const quick = process.argv.includes("--quick");
-  process.stdout.write(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")}\n`);
   loraSwitchSection(quick, (s) => process.stdout.write(s + "\n"))
     .then((section) => {
       writeSection(section);
