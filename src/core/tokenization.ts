@@ -107,7 +107,8 @@ export class TextTokenizer {
     if (maxId < 0) throw new Error("tokenizer.json has an empty vocabulary.");
     const unknownTokenId = tokenizer.model?.unk_token_id ?? null;
     const prefixToken = choosePrefixToken(tokenizer, tokenizerJson, config);
-    if (isSentencePieceBpe(family, tokenizerJson)) installWordSplit(tokenizer, family.metaspace as string);
+    if (canSplitAtWordMarks(family, tokenizerJson)) installWordSplit(tokenizer, family.metaspace as string);
+    if (family.modelType === "Unigram") avoidSpreadInUnigramEncode(tokenizer);
     return new TextTokenizer(tokenizer, family, addedTokens, unknownTokenId, maxId + 1, prefixToken);
   }
 
@@ -247,17 +248,19 @@ function choosePrefixToken(tokenizer: Tokenizer, tokenizerJson: JsonObject, conf
 }
 
 /**
- * SentencePiece-style BPE (Metaspace, no pre-tokenizer split) hands the whole text to BPE as one word, which is
- * slow on long texts (the library's BPE is O(n log n) per word and caches only words under 256 characters).
- * When no vocabulary token or merge contains the space mark after another character, no BPE merge can cross
- * the boundary before a space mark that follows another character, so splitting words there gives the same ids
- * — checked by the unit tests against the unmodified library.
+ * SentencePiece-style tokenizers (Metaspace) reach the model as one word per text section: the library's Metaspace
+ * pre-tokenizer never splits, and Llama-style files have no pre-tokenizer at all. That is slow on long texts (the
+ * library's BPE is O(n log n) per word and caches only words under 256 characters) and its Unigram model crashes
+ * ("Maximum call stack size exceeded") on words of ~100k pieces. When no vocabulary piece (or BPE merge) contains
+ * the space mark after another character, no piece can cross the boundary before a space mark that follows another
+ * character, so splitting words there gives the same ids (BPE merges and the Unigram lattice decompose at such
+ * boundaries; it is also what the Rust library's Metaspace `split: true` does) — checked by the unit tests against
+ * the unmodified library.
  */
-function isSentencePieceBpe(family: TokenizerFamily, tokenizerJson: JsonObject): boolean {
-  if (family.modelType !== "BPE" || family.byteLevel || family.metaspace === null) return false;
-  if (family.metaspace.length !== 1) return false;
+function canSplitAtWordMarks(family: TokenizerFamily, tokenizerJson: JsonObject): boolean {
+  if (family.byteLevel || family.metaspace === null || family.metaspace.length !== 1) return false;
   const model = tokenizerJson.model;
-  if (!isJsonObject(model) || model.ignore_merges === true || !isJsonObject(model.vocab)) return false;
+  if (!isJsonObject(model) || model.ignore_merges === true) return false;
   const mark = family.metaspace;
   const crossesWordStart = (token: string): boolean => {
     for (let i = token.indexOf(mark, 1); i >= 0; i = token.indexOf(mark, i + 1)) {
@@ -265,14 +268,39 @@ function isSentencePieceBpe(family: TokenizerFamily, tokenizerJson: JsonObject):
     }
     return false;
   };
-  for (const token of Object.keys(model.vocab)) if (crossesWordStart(token)) return false;
-  const merges = model.merges;
-  if (!Array.isArray(merges)) return false;
-  for (const merge of merges) {
-    const merged = Array.isArray(merge) ? merge.join("") : typeof merge === "string" ? merge.replace(" ", "") : "";
-    if (crossesWordStart(merged)) return false;
+  if (family.modelType === "BPE") {
+    if (!isJsonObject(model.vocab) || !Array.isArray(model.merges)) return false;
+    for (const token of Object.keys(model.vocab)) if (crossesWordStart(token)) return false;
+    for (const merge of model.merges as unknown[]) {
+      const merged = Array.isArray(merge) ? merge.join("") : typeof merge === "string" ? merge.replace(" ", "") : "";
+      if (crossesWordStart(merged)) return false;
+    }
+    return true;
   }
-  return true;
+  if (family.modelType === "Unigram") {
+    if (!Array.isArray(model.vocab)) return false;
+    for (const entry of model.vocab as unknown[]) {
+      const piece: unknown = Array.isArray(entry) ? entry[0] : undefined;
+      if (typeof piece !== "string" || crossesWordStart(piece)) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The library's Unigram `encode` appends each word's pieces with `push(...pieces)`, which overflows the call stack
+ * for a word of more than ~100k pieces (a long line without spaces); the same loop without the spread.
+ */
+function avoidSpreadInUnigramEncode(tokenizer: Tokenizer): void {
+  const model = tokenizer.model as unknown as { tokenize?: (word: string) => string[]; encode: (words: string[]) => string[] } | null;
+  if (model === null || typeof model.tokenize !== "function") return;
+  const tokenize = model.tokenize.bind(model);
+  model.encode = (words: string[]): string[] => {
+    const pieces: string[] = [];
+    for (const word of words) for (const piece of tokenize(word)) pieces.push(piece);
+    return pieces;
+  };
 }
 
 type PreTokenizeFunction = (text: string, options?: unknown) => string[];

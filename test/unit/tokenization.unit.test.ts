@@ -69,16 +69,20 @@ function wellFormed(text: string): string {
  */
 function assertOffsetInvariants(text: string, encoded: EncodedText, coverAll: boolean, label: string): void {
   assert.equal(encoded.offsets.length, encoded.ids.length, `${label}: one range per token`);
+  // Messages are built only on failure: the texts can be a megabyte long.
+  const fail = (i: number, why: string): never => {
+    const [start, end] = encoded.offsets[i] ?? [NaN, NaN];
+    assert.fail(`${label}: token ${i} [${start}, ${end}) ${why} in ${JSON.stringify(text.length > 300 ? text.slice(0, 300) + "…" : text)}`);
+  };
   let previousEnd = 0;
   const covered = new Uint8Array(text.length);
   encoded.offsets.forEach(([start, end], i) => {
-    const where = `${label}: token ${i} [${start}, ${end}) of ${JSON.stringify(text)}`;
-    assert.ok(Number.isInteger(start) && Number.isInteger(end), `${where}: integer offsets`);
-    assert.ok(0 <= start && start <= end && end <= text.length, `${where}: inside the text`);
-    assert.ok(start >= previousEnd, `${where}: starts at or after the previous token's end ${previousEnd}`);
+    if (!Number.isInteger(start) || !Number.isInteger(end)) fail(i, "has non-integer offsets");
+    if (!(0 <= start && start <= end && end <= text.length)) fail(i, "is outside the text");
+    if (start < previousEnd) fail(i, `overlaps the previous token (which ends at ${previousEnd})`);
     for (const p of [start, end]) {
-      if (p > 0 && p < text.length) {
-        assert.ok(!(isHighSurrogate(text.charCodeAt(p - 1)) && isLowSurrogate(text.charCodeAt(p))), `${where}: splits a surrogate pair`);
+      if (p > 0 && p < text.length && isHighSurrogate(text.charCodeAt(p - 1)) && isLowSurrogate(text.charCodeAt(p))) {
+        fail(i, "splits a surrogate pair");
       }
     }
     covered.fill(1, start, end);
@@ -87,8 +91,9 @@ function assertOffsetInvariants(text: string, encoded: EncodedText, coverAll: bo
   if (encoded.ids.length === 0) return;
   for (let p = 0; p < text.length; p++) {
     if (covered[p]) continue;
-    assert.ok(!coverAll, `${label}: character ${p} (${JSON.stringify(text[p])}) of ${JSON.stringify(text)} is in no token`);
-    assert.ok(WHITESPACE.test(text[p] as string), `${label}: non-whitespace character ${p} (${JSON.stringify(text[p])}) of ${JSON.stringify(text)} is in no token`);
+    const what = `character ${p} (${JSON.stringify(text[p])}) of ${JSON.stringify(text.length > 300 ? text.slice(Math.max(0, p - 100), p + 100) : text)}`;
+    assert.ok(!coverAll, `${label}: ${what} is in no token`);
+    assert.ok(WHITESPACE.test(text[p] as string), `${label}: non-whitespace ${what} is in no token`);
   }
 }
 
@@ -580,21 +585,38 @@ describe("long input", () => {
   }
 
   const line = oneMegabyteLine();
-  const candidates: TokenizerFiles[] = [BYTE_LEVEL, LLAMA_SP, BERT];
-  for (const model of MODELS) if (model.files !== null) candidates.push(model.files);
-  for (const files of candidates) {
-    test(`${files.name}: a ~1 MB single line encodes with valid offsets`, (t) => {
+  // The full megabyte through one byte-level and one SentencePiece tokenizer (the real ones when built); a fifth of it
+  // through the others, to keep the suite quick.
+  const bpe4k = MODELS.find((m) => m.name === "lens-gpt2-bpe4k")?.files ?? null;
+  const llama = MODELS.find((m) => m.name === "lens-llama-sp")?.files ?? null;
+  const candidates: Array<[TokenizerFiles, number]> = [
+    [bpe4k ?? BYTE_LEVEL, line.length],
+    [llama ?? LLAMA_SP, line.length],
+    [BERT, 200_000],
+    [UNIGRAM, 200_000],
+  ];
+  for (const [files, length] of candidates) {
+    test(`${files.name}: a ${length === line.length ? "~1 MB" : `${length / 1000} kB`} single line encodes with valid offsets`, (t) => {
+      const text = line.slice(0, length);
       const tokenizer = load(files);
       const started = process.hrtime.bigint();
-      const encoded = tokenizer.encode(line);
+      const encoded = tokenizer.encode(text);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      t.diagnostic(`${files.name}: ${line.length} characters, ${encoded.ids.length} tokens in ${seconds.toFixed(2)} s (${Math.round(line.length / seconds / 1000)}k characters/s)`);
-      assertOffsetInvariants(line, encoded, files !== BERT, files.name);
+      t.diagnostic(`${files.name}: ${text.length} characters, ${encoded.ids.length} tokens in ${seconds.toFixed(2)} s (${Math.round(text.length / seconds / 1000)}k characters/s)`);
+      assertOffsetInvariants(text, encoded, files === bpe4k || files === llama || files === BYTE_LEVEL || files === LLAMA_SP, files.name);
     });
   }
 
+  test("Unigram: a 150k-character word encodes (the library's own encode overflows the call stack)", () => {
+    const word = "abcdefghij".repeat(15_000);
+    assert.throws(() => library(UNIGRAM).encode(word, { add_special_tokens: false }), RangeError);
+    const encoded = load(UNIGRAM).encode(word);
+    assert.equal(encoded.ids.length, word.length);
+    assertOffsetInvariants(word, encoded, true, "unigram word");
+  });
+
   test("SentencePiece word split gives the library's ids on long text", () => {
-    for (const files of [LLAMA_SP, ...MODELS.filter((m) => m.name === "lens-llama-sp" && m.files !== null).map((m) => m.files as TokenizerFiles)]) {
+    for (const files of [LLAMA_SP, UNIGRAM, ...MODELS.filter((m) => m.name === "lens-llama-sp" && m.files !== null).map((m) => m.files as TokenizerFiles)]) {
       const text = line.slice(0, 50_000) + "  double  spaces\n\nand\tmore   ";
       assert.deepEqual(load(files).encode(text).ids, library(files).encode(text, { add_special_tokens: false }).ids, files.name);
     }
