@@ -185,6 +185,22 @@ const layouts: Array<{ name: string; module: string; bytes: Buffer; weight: stri
       ],
     ),
   },
+  {
+    name: "GPT-2 Conv1D: MatMul(x, W [in,out]) with the weight named by module path (fan_in_fan_out adapters)",
+    module: "transformer.h.0.attn.c_attn",
+    weight: "transformer.h.0.attn.c_attn.weight",
+    layout: "in_out",
+    bytes: graph(
+      [
+        { op: "MatMul", name: "/transformer/h.0/attn/c_attn/MatMul", inputs: ["x", "transformer.h.0.attn.c_attn.weight"], outputs: ["xw"] },
+        { op: "Add", name: "/transformer/h.0/attn/c_attn/Add", inputs: ["xw", "transformer.h.0.attn.c_attn.bias"], outputs: ["y"] },
+      ],
+      [
+        { name: "transformer.h.0.attn.c_attn.weight", dataType: FLOAT, dims: [IN, OUT], values: transposed(W, OUT, IN) },
+        { name: "transformer.h.0.attn.c_attn.bias", dataType: FLOAT, dims: [OUT], values: [0, 0, 0] },
+      ],
+    ),
+  },
 ];
 
 describe("merge layouts on hand-built graphs", () => {
@@ -248,6 +264,17 @@ describe("merge layouts on hand-built graphs", () => {
   test("a quantized weight (MatMulNBits) is refused", () => {
     const bytes = graph([{ op: "MatMulNBits", name: "/model/layers.0/self_attn/q_proj/MatMul_Q4", inputs: ["x", "q_packed", "q_scales"], outputs: ["y"] }], [{ name: "q_packed", dataType: INT64, dims: [OUT, 1], values: [0, 0, 0] }, { name: "q_scales", dataType: FLOAT, dims: [OUT], values: [1, 1, 1] }]);
     refuse(bytes, "model.layers.0.self_attn.q_proj", /is a quantized weight \(MatMulNBits\), which the merge path cannot patch/);
+  });
+
+  test("a weight that reaches MatMul through DequantizeLinear is refused as quantized", () => {
+    const bytes = graph(
+      [
+        { op: "DequantizeLinear", name: "/model/layers.0/self_attn/q_proj/DequantizeLinear", inputs: ["q_int", "q_scale"], outputs: ["q_w"] },
+        { op: "MatMul", name: "/model/layers.0/self_attn/q_proj/MatMul", inputs: ["x", "q_w"], outputs: ["y"] },
+      ],
+      [{ name: "q_int", dataType: INT64, dims: [IN, OUT], values: new Array<number>(IN * OUT).fill(0) }, { name: "q_scale", dataType: FLOAT, dims: [], values: [1] }],
+    );
+    refuse(bytes, "model.layers.0.self_attn.q_proj", /the weight q_int of model\.layers\.0\.self_attn\.q_proj is a quantized weight \(DequantizeLinear\)/);
   });
 
   test("shapes that disagree and modules that match nothing are refused", () => {
