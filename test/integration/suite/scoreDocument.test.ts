@@ -1,0 +1,92 @@
+/**
+ * Score Document as a user runs it: from the command palette, on a sample file, looking at what the
+ * workbench shows (token highlights in the editor DOM, the status bar), and checking the numbers
+ * against the command line's for the same file.
+ */
+import * as assert from "assert";
+import * as path from "path";
+import { execFile } from "child_process";
+import * as vscode from "vscode";
+import { ui, skipWithoutUi } from "../uiBridge";
+
+const EXTENSION_ID = "perplexity-lens.perplexity-lens";
+/** VS Code gives a status bar item the element id `<extension id>.<item id>`. */
+const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
+
+interface CliReport {
+  metrics: { tokenPerplexity: number; bitsPerByte: number; scoredTokens: number };
+}
+
+/** Runs the bundled command line (dist/cli.js) with the extension host's own Node. */
+function cliScore(extensionPath: string, file: string): Promise<CliReport> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(extensionPath, "dist", "cli.js"), "score", file, "--json"],
+      // Desktop VS Code's execPath is Electron: make it behave as Node.
+      { env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`cli score failed: ${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as CliReport);
+      },
+    );
+  });
+}
+
+/** "ppl 1,357 · 4.181 bpb" → { ppl: 1357, bpb: 4.181 } */
+function parseStatus(text: string): { ppl: number; bpb: number } | undefined {
+  const m = /ppl\s+([\d,.]+)(?:\s*·\s*([\d.]+)\s*bpb)?/.exec(text);
+  if (!m?.[1]) return undefined;
+  return { ppl: Number(m[1].replace(/,/g, "")), bpb: m[2] ? Number(m[2]) : NaN };
+}
+
+describe("Score Document in the editor", () => {
+  let file: string;
+  let extensionPath: string;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    await ext.activate();
+    extensionPath = ext.extensionPath;
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, "no workspace folder");
+    file = path.join(folder.uri.fsPath, "surprising.md");
+  });
+
+  it("highlights tokens and shows the command line's perplexity in the status bar", async function () {
+    skipWithoutUi(this);
+    this.timeout(240_000);
+    const cli = cliScore(extensionPath, file);
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    await ui.runCommand("Perplexity Lens: Score Document");
+
+    // The status bar item shows the document's perplexity once scoring is done.
+    const status = await ui.until(
+      "the perplexity in the status bar",
+      async () => {
+        const items = await ui.query(STATUS_ITEM);
+        const parsed = items[0] ? parseStatus(items[0].text) : undefined;
+        return parsed && !/~/.test(items[0]?.text ?? "") ? parsed : undefined;
+      },
+      180_000,
+    );
+
+    // Token highlights: background decorations in the editor's overlay layer, in several colours.
+    const highlights = await ui.query(".monaco-editor .view-overlays .cdr[class*='TextEditorDecorationType']", {
+      styles: ["background-color"],
+      limit: 2000,
+    });
+    const colours = new Set(highlights.map((h) => h.styles["background-color"]).filter((c) => c && !/rgba\(0, 0, 0, 0\)|transparent/.test(c)));
+    assert.ok(highlights.length >= 50, `only ${highlights.length} highlighted ranges`);
+    assert.ok(colours.size >= 3, `highlights use ${colours.size} colours: ${[...colours].join(", ")}`);
+    await ui.screenshot("score-document");
+
+    const expected = (await cli).metrics;
+    // The status bar rounds to about four significant digits.
+    const rel = Math.abs(status.ppl - expected.tokenPerplexity) / expected.tokenPerplexity;
+    assert.ok(rel < 0.005, `status bar ppl ${status.ppl}, command line ${expected.tokenPerplexity}`);
+    if (!Number.isNaN(status.bpb)) assert.ok(Math.abs(status.bpb - expected.bitsPerByte) < 0.002, `bpb ${status.bpb} vs ${expected.bitsPerByte}`);
+  });
+});
