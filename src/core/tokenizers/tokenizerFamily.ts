@@ -30,6 +30,8 @@ export interface TokenizerFamily {
   endOfWordSuffix: string | null;
   /** Names of the normalizers applied (e.g. ["Lowercase", "NFKC"]). */
   normalizers: string[];
+  /** A normalizer lowercases (Lowercase, or BertNormalizer with `lowercase`). */
+  lowercases: boolean;
 }
 
 /** Every `type` in a component tree (Sequence components nest their parts under various keys). */
@@ -102,6 +104,7 @@ export function detectTokenizerFamily(tokenizerJson: JsonObject): TokenizerFamil
     continuingSubwordSuffix: nonEmptyString(model.continuing_subword_suffix),
     endOfWordSuffix: nonEmptyString(model.end_of_word_suffix),
     normalizers: normalizers.map((c) => String(c.type)).filter((t) => t !== "Sequence"),
+    lowercases: normalizers.some((c) => c.type === "Lowercase" || (c.type === "BertNormalizer" && c.lowercase !== false)),
   };
 }
 
@@ -127,8 +130,7 @@ export function describeFamily(family: TokenizerFamily): string {
   else name = family.modelType;
   const notes: string[] = [];
   if (family.byteFallback && !family.byteLevel) notes.push("byte fallback");
-  const lowercases = family.normalizers.includes("Lowercase") || family.normalizers.includes("BertNormalizer");
-  if (lowercases) notes.push("lowercased");
+  if (family.lowercases) notes.push("lowercased");
   const unicodeForms = family.normalizers.filter((n) => /^NF(K?)(C|D)$/.test(n));
   if (unicodeForms.length > 0) notes.push(unicodeForms.join("+"));
   return notes.length > 0 ? `${name} (${notes.join(", ")})` : name;
