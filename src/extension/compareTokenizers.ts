@@ -14,6 +14,7 @@ import type { ComparisonResult, ProgressStep } from "../protocol/engine";
 import { listComparisonCandidates, type ComparisonCandidate } from "./comparisonTargets";
 import { buildComparisonView } from "./comparisonView";
 import { errorMessage, type LensContext } from "./ctx";
+import type { ComparisonView } from "../protocol/webview";
 
 export const COMPARE_TOKENIZERS_COMMAND = "perplexityLens.compareTokenizers";
 
@@ -29,16 +30,43 @@ interface CandidatePick extends vscode.QuickPickItem {
 
 /** Registers the command and the panel's "compare" request; both live as long as the extension. */
 export function registerCompareTokenizers(ctx: LensContext): void {
-  const run = async (): Promise<void> => {
+  const run = async (args?: unknown): Promise<ComparisonView | undefined> => {
     try {
-      await compareTokenizers(ctx);
+      return await compareTokenizers(ctx, parseCommandArguments(args));
     } catch (error) {
       ctx.log.error(`[compare] ${errorMessage(error)}`);
       void ctx.showFailure(errorMessage(error), false);
+      return undefined;
     }
   };
   ctx.register(vscode.commands.registerCommand(COMPARE_TOKENIZERS_COMMAND, run));
   ctx.register(ctx.panel.onDidRequestComparison(() => void vscode.commands.executeCommand(COMPARE_TOKENIZERS_COMMAND)));
+}
+
+/**
+ * Arguments a keybinding or another extension may pass instead of picking: `{ "targets": ["lens-gpt2-bpe4k",
+ * "/abs/tokenizer-folder", …] }` — names of offered models or absolute folder paths. Anything else is ignored (the
+ * quick pick is shown).
+ */
+export interface CompareTokenizersArguments {
+  targets: string[];
+}
+
+function parseCommandArguments(args: unknown): CompareTokenizersArguments | undefined {
+  if (typeof args !== "object" || args === null) return undefined;
+  const targets = (args as { targets?: unknown }).targets;
+  return Array.isArray(targets) && targets.every((t) => typeof t === "string") ? { targets: targets as string[] } : undefined;
+}
+
+/** The candidates the arguments name (by name or absolute path), in their order; one sentence when one is unknown. */
+async function targetsFromArguments(ctx: LensContext, args: CompareTokenizersArguments): Promise<ComparisonCandidate[]> {
+  const candidates = await listComparisonCandidates(ctx.embeddedModelsRoot, ctx.config.modelFolders);
+  return args.targets.map((wanted) => {
+    const found = candidates.find((c) => c.name === wanted || c.path === wanted);
+    if (found) return found;
+    if (path.isAbsolute(wanted)) return { name: path.basename(wanted), path: wanted, kind: "model" as const, source: "folder" as const };
+    throw new Error(`Compare Tokenizers: "${wanted}" is neither an offered model or tokenizer nor an absolute folder path.`);
+  });
 }
 
 /** Which candidates start picked: the last choice, else the model in use and the other of the demonstration pair. */
@@ -95,30 +123,32 @@ async function pickTargets(ctx: LensContext): Promise<ComparisonCandidate[] | un
   return targets;
 }
 
-export async function compareTokenizers(ctx: LensContext): Promise<void> {
+/** Runs the comparison and shows it; resolves with what the panel shows (undefined when nothing was compared). */
+export async function compareTokenizers(ctx: LensContext, args?: CompareTokenizersArguments): Promise<ComparisonView | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage("Open a text document to compare tokenizers on it.");
-    return;
+    return undefined;
   }
   const document = editor.document;
   const scope = editor.selection.isEmpty ? "document" : "selection";
   let text = scope === "selection" ? document.getText(editor.selection) : document.getText();
   if (text.trim().length === 0) {
     void vscode.window.showInformationMessage(`The ${scope} is empty: there is nothing to compare.`);
-    return;
+    return undefined;
   }
   const limit = ctx.config.maxDocumentSize;
   if (text.length > limit) {
     if (ctx.config.oversizedDocuments === "refuse") {
       void vscode.window.showWarningMessage(`The ${scope} has ${text.length} characters, more than Max Document Size (${limit}); it is not compared.`);
-      return;
+      return undefined;
     }
     text = text.slice(0, limit);
     void vscode.window.showInformationMessage(`Comparing the first ${limit} characters of the ${scope} (Max Document Size).`);
   }
-  const targets = await pickTargets(ctx);
-  if (!targets) return;
+  const targets = args ? await targetsFromArguments(ctx, args) : await pickTargets(ctx);
+  if (!targets) return undefined;
+  if (targets.length < 2) throw new Error(`Compare Tokenizers needs at least two models or tokenizers, not ${targets.length}.`);
 
   const { session } = await ctx.readyEngine();
   const started = Date.now();
@@ -160,7 +190,7 @@ export async function compareTokenizers(ctx: LensContext): Promise<void> {
   } catch (error) {
     if (isEngineError(error) && error.code === "cancelled") {
       ctx.log.info("[compare] cancelled");
-      return;
+      return undefined;
     }
     throw error;
   }
@@ -168,4 +198,5 @@ export async function compareTokenizers(ctx: LensContext): Promise<void> {
   const view = buildComparisonView({ docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope }, text, answer.comparison, Date.now());
   ctx.panel.showComparison(view);
   ctx.panel.showAsTab();
+  return view;
 }

@@ -84,9 +84,9 @@ describe("perplexity-lens compare", () => {
     const out = run(["compare", "-", "--model", "lens-gpt2-byte", "--model", words], "red blue green blue");
     assert.equal(out.status, 0, out.stderr);
     for (const row of ["tokens", "characters per token", "bytes per token", "token perplexity", "word perplexity", "byte perplexity", "bits per byte", "NLL (bits)"]) {
-      assert.match(out.stdout, new RegExp(`^  ${row.replace(/[()]/g, "\\$&")} `, "m"), row);
+      assert.match(out.stdout, new RegExp(`^ {2}${row.replace(/[()]/g, "\\$&")} `, "m"), row);
     }
-    assert.match(out.stdout, /^  tokens +19 +4$/m);
+    assert.match(out.stdout, /^ {2}tokens +19 +4$/m);
     assert.match(out.stdout, /compare fairly/);
   });
 

@@ -57,7 +57,14 @@ describe("the comparison messages", () => {
       return isExtToWebviewMessage({ type: "comparison", comparison: v });
     };
     assert.equal(broken((v) => (v.comparison.entries[0]!.tokens[0]!.end = text.length + 1)), false, "a token beyond the shown text");
-    assert.equal(broken((v) => (v.comparison.entries[0]!.tokens[0]!.start = 5) && (v.comparison.entries[0]!.tokens[0]!.end = 2)), false, "a reversed token");
+    assert.equal(
+      broken((v) => {
+        v.comparison.entries[0]!.tokens[0]!.start = 5;
+        v.comparison.entries[0]!.tokens[0]!.end = 2;
+      }),
+      false,
+      "a reversed token",
+    );
     assert.equal(broken((v) => ((v.comparison.entries[1]!.metrics as unknown as Record<string, unknown>)["bitsPerByte"] = "2.1")), false, "a number as a string");
     assert.equal(broken((v) => ((v.comparison.entries[1]!.model as unknown as Record<string, unknown>)["kind"] = "lora")), false, "an unknown kind");
     assert.equal(broken((v) => ((v.comparison.entries[2]!.metrics as unknown as Record<string, unknown>)["charsPerToken"] = undefined)), false, "a missing ratio");
