@@ -114,7 +114,7 @@ function history(cache: CacheView, chartWidth: number): Node {
     h(
       "p",
       { class: "caption" },
-      `Last ${totals.rescores} rescores: ${percent(totals.reuseFraction)} of tokens reused; ` +
+      `${totals.rescores === 1 ? "The one rescore so far" : `Last ${totals.rescores} rescores`}: ${percent(totals.reuseFraction)} of tokens reused; ` +
         `${millis(totals.millis)} spent against ≈ ${millis(totals.fullRescoreMillisEstimate)} without the cache` +
         (totals.speedup !== null ? ` (${speedupNote(totals.speedup)}).` : "."),
     ),
