@@ -17,7 +17,8 @@ import { KvCache } from "./kvCache";
 import { LogitsStats } from "./logitsStats";
 import { buildModelInfo } from "./modelInfo";
 import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
-import { TextTokenizer } from "./tokenization";
+import { TextTokenizer, type EncodedText } from "./tokenization";
+import { encodeIncrementally, supportsIncrementalEncoding } from "./incrementalEncoding";
 import { rollingWindows, slidingWindows, type ScoringWindow } from "./windows";
 import { computeMetrics } from "./metrics";
 import { silentLogger, taggedLogger, type Logger } from "./logger";
@@ -79,10 +80,14 @@ interface LoadedModel {
   vocab: number;
   /** Decoded text per token id, filled on first use (top-k alternatives repeat the same few ids). */
   tokenTexts: Array<string | undefined>;
+  /** Whether an edited text may be re-encoded from a line start before the change (incrementalEncoding.ts). */
+  incrementalEncoding: boolean;
   prefix: { id: number; text: string; kind: "bos" | "eos" };
 }
 
 interface DocumentState {
+  text: string;
+  encoded: EncodedText;
   sequence: number[];
   scores: Array<ScoredPosition | null>;
   topK: number;
@@ -172,7 +177,7 @@ export class Engine {
       if (this.options.statistics !== "float64" && !model.signature.fusedStats) stats = await LogitsStats.create(model.signature.logitsType, threads);
       const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
       const previous = this.loaded;
-      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix, tokenTexts: [] };
+      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix, tokenTexts: [], incrementalEncoding: supportsIncrementalEncoding(bundle.tokenizerJson) };
       this.threads = threads;
       if (options.kvBudgetBytes !== undefined) this.cache.setBudget(options.kvBudgetBytes);
       this.documents.clear();
@@ -239,12 +244,13 @@ export class Engine {
     if (!Number.isInteger(topK) || topK < 0 || topK > 100) throw new EngineError("badInput", `top-k must be an integer from 0 to 100, not ${topK}.`);
     if (run.signal?.aborted) throw new EngineError("cancelled", "Scoring was cancelled.");
 
-    const encoded = loaded.tokenizer.encode(text);
+    const state = this.documents.get(docId);
+    const encode = (s: string): EncodedText => loaded.tokenizer.encode(s);
+    const encoded = loaded.incrementalEncoding && state ? encodeIncrementally(text, { text: state.text, encoded: state.encoded }, encode).encoded : encode(text);
     const ids = encoded.ids;
     const sequence = [loaded.prefix.id, ...ids];
     const windows: ScoringWindow[] =
       ids.length === 0 ? [] : method.method === "rolling" ? rollingWindows(ids.length, method.window) : slidingWindows(ids.length, method.window, method.stride);
-    const state = this.documents.get(docId);
     const previous = state && state.topK === topK ? { sequence: state.sequence, scores: state.scores } : undefined;
 
     let result;
@@ -270,7 +276,7 @@ export class Engine {
     // Windows that no longer exist (the text got shorter) keep no keys/values.
     this.cache.releaseDocument(docId, new Set(windows.map((w) => w.inputStart)));
     this.documents.delete(docId);
-    this.documents.set(docId, { sequence, scores: result.scores, topK });
+    this.documents.set(docId, { text, encoded, sequence, scores: result.scores, topK });
     const maxDocuments = this.options.maxDocuments ?? 64;
     while (this.documents.size > maxDocuments) {
       const oldest = this.documents.keys().next().value as string;
@@ -352,8 +358,9 @@ export class Engine {
   }
 
   /**
-   * Replaces the active LoRA adapters (an empty list turns them all off; scale 0 keeps one loaded but off). Every
-   * document's KV cache is dropped with the reason "adapter changed" (its keys and values came from other weights).
+   * Replaces the active LoRA adapters (an empty list turns them all off; scale 0 keeps one loaded but off). When the
+   * weights change, every document's KV cache is dropped with the reason "adapter changed" (its keys and values came
+   * from other weights); setting the same effective set again keeps it.
    * Throws EngineError "badInput" with one sentence naming the adapter when one cannot be used; the previous set then
    * stays active and the cache is kept. Adapter names are folders under the model's adapters/ (then `extraDirs`).
    */
@@ -377,8 +384,10 @@ export class Engine {
         loaded.model = applied.model;
         await old.release();
       }
-      this.documents.clear();
-      this.cache.clear("adapter changed");
+      if (applied.weightsChanged) {
+        this.documents.clear();
+        this.cache.clear("adapter changed");
+      }
       const r = applied.result;
       this.logger.log("info", `adapters ${r.active.map((a) => `${a.name}:${a.scale}`).join(", ") || "off"} (${r.mode}, ${r.matchedModules.length} modules) in ${Date.now() - started} ms`);
       return { ...r, cache: this.cache.stats(), millis: Date.now() - started };

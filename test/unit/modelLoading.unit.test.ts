@@ -35,7 +35,7 @@ describe("ONNX protobuf reader", () => {
     assert.deepEqual(model.graph.inputs.map((i) => i.name), ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value"]);
     assert.deepEqual(model.graph.inputs[3]!.shape, ["batch", 1, "past", 8]);
     assert.deepEqual(model.graph.outputs.map((o) => o.name), ["logits", "present.0.key", "present.0.value"]);
-    assert.equal(model.graph.nodes.length, 12);
+    assert.equal(model.graph.nodes.length, 13);
     assert.equal(countParameters(model.graph), 2 * 257 * 8, "float weights only; int64 constants are not parameters");
     assert.throws(() => parseOnnxModel(bytes.subarray(0, bytes.length - 100)), OnnxParseError);
     assert.throws(() => parseOnnxModel(Buffer.from("not an onnx model at all")), OnnxParseError);
