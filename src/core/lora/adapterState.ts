@@ -44,6 +44,8 @@ export class LoraAdapterState {
   private active: AdapterSelection[] = [];
   private infos: AdapterInfo[] = [];
   private matched: string[] = [];
+  /** Identity of the weights in effect: folder, file stamp and scale of each adapter with a non-zero scale. */
+  private weightsKey = "[]";
 
   constructor(
     private readonly modelDir: string,
@@ -62,23 +64,28 @@ export class LoraAdapterState {
 
   /**
    * Replaces the active set with `selections` on `model` (the session in use). Returns the session to use from now on
-   * (a new one on the merge path; the caller releases the old one) and the new state. Throws LoraError, changing nothing.
+   * (a new one on the merge path; the caller releases the old one), the new state, and whether the weights changed
+   * (false when the same adapters at the same scales are set again, or only scale-0 ones come and go: cached keys and
+   * values then stay valid). Throws LoraError, changing nothing.
    */
-  async set(selections: readonly AdapterSelection[], model: OnnxCausalLm, extraDirs: readonly string[] = []): Promise<{ model: OnnxCausalLm; result: AdapterSetResult }> {
+  async set(selections: readonly AdapterSelection[], model: OnnxCausalLm, extraDirs: readonly string[] = []): Promise<{ model: OnnxCausalLm; result: AdapterSetResult; weightsChanged: boolean }> {
     for (const s of selections) {
       if (!Number.isFinite(s.scale)) throw new LoraError(`Adapter "${s.name}" has a scale that is not a finite number.`);
     }
+    const effective: Array<[string, string, number]> = [];
     const loaded: ActiveAdapter[] = selections.map((s) => {
       const dir = resolveAdapterDir(s, this.modelDir, extraDirs);
       const key = `${dir}\u0000${s.name}`;
       const stamp = fileStamp(dir);
+      if (s.scale !== 0) effective.push([dir, stamp, s.scale]);
       const cached = this.loadedAdapters.get(key);
       if (cached !== undefined && cached.stamp === stamp) return { adapter: cached.adapter, scale: s.scale };
       const adapter = loadPeftAdapter(dir, s.name);
       this.loadedAdapters.set(key, { stamp, adapter });
       return { adapter, scale: s.scale };
     });
-    if (this.applier === null && loaded.length === 0) return { model, result: this.result };
+    const weightsKey = JSON.stringify(effective);
+    if (this.applier === null && loaded.length === 0) return { model, result: this.result, weightsChanged: false };
     if (this.applier === null) this.applier = createLoraApplier(this.signature, this.source);
     const applied = await this.applier.apply(loaded, model);
     for (const { adapter } of loaded) {
@@ -90,6 +97,8 @@ export class LoraAdapterState {
     this.active = selections.map((s) => ({ ...s }));
     this.infos = loaded.map(({ adapter }) => adapterInfo(adapter.name, adapter.dir, adapter.config));
     this.matched = applied.matchedModules;
-    return { model: applied.model, result: this.result };
+    const weightsChanged = weightsKey !== this.weightsKey || applied.model !== model;
+    this.weightsKey = weightsKey;
+    return { model: applied.model, result: this.result, weightsChanged };
   }
 }
