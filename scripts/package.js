@@ -16,8 +16,9 @@
  * Checks on every .vsix: the manifest, dist/, the default model, onnxruntime's JS and this target's
  * binary are in; other platforms' binaries, sources and tests are out. For a target that this
  * machine can run (linux-x64 here), it also installs the .vsix into a fresh code-server extensions
- * folder with `code-server --install-extension`, checks `--list-extensions` shows it, and loads
- * onnxruntime-node from the installed copy with code-server's Node.
+ * folder with `code-server --install-extension`, checks `--list-extensions` shows it, loads
+ * onnxruntime-node from the installed copy with code-server's Node, and scores a sample file with the
+ * installed copy's command line and embedded model.
  */
 const fs = require("fs");
 const os = require("os");
@@ -180,7 +181,24 @@ async function checkInstall(vsix, version) {
       encoding: "utf8",
     });
     if (load.status !== 0) throw new Error(`onnxruntime-node does not load from the installed extension:\n${load.stderr}`);
-    log(`installed with code-server --install-extension, listed as ${id}, onnxruntime-node loads (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    // The installed copy scores a file with its own bundle, embedded model and onnxruntime.
+    const sample = path.join(ROOT, "sample-workspace", "prose.md");
+    const cli = path.join(workDir, "extensions", installed, "dist", "cli.js");
+    const score = spawnSync(paths().nodeBin, [cli, "score", sample, "--json"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
+    /** @type {number} */
+    let ppl = NaN;
+    try {
+      ppl = Number(JSON.parse(score.stdout).metrics.tokenPerplexity);
+    } catch {
+      /* reported below */
+    }
+    if (score.status !== 0 || !Number.isFinite(ppl)) {
+      throw new Error(`the installed extension's command line did not score ${sample} (exit ${score.status}):\n${score.stderr.slice(-2000)}`);
+    }
+    log(
+      `installed with code-server --install-extension, listed as ${id}; its onnxruntime-node loads and its command line ` +
+        `scores sample-workspace/prose.md with the embedded model (perplexity ${ppl.toFixed(1)}) (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
