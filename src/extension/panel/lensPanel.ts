@@ -191,6 +191,7 @@ export class LensPanel implements vscode.Disposable {
     }
     // A second restored tab (rare: two windows' state) replaces nothing; both stay live.
     this.tab ??= panel;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, "media", "lens.svg");
     panel.webview.options = panelWebviewOptions(this.extensionUri);
     panel.webview.html = panelHtml(panel.webview, this.extensionUri, panelTitle);
     const connection = this.connect(panel.webview, "tab");
