@@ -132,6 +132,18 @@ function surprisalLegend(): HTMLElement {
   );
 }
 
+/**
+ * The comparison last drawn (undefined before the first draw, null when there was none), so a comparison that arrives
+ * while the panel is open is scrolled into view (it is the last section) and a restored one is not.
+ */
+let drawnComparedAt: number | null | undefined;
+
+function scrollIntoViewWhenNew(element: HTMLElement, comparedAt: number | null): void {
+  const isNew = comparedAt !== null && drawnComparedAt !== undefined && drawnComparedAt !== comparedAt;
+  drawnComparedAt = comparedAt;
+  if (isNew) requestAnimationFrame(() => (element.closest("vscode-collapsible") ?? element).scrollIntoView({ block: "start" }));
+}
+
 export const comparisonSection: PanelSection = {
   id: "comparison",
   heading: "Tokenizer comparison",
@@ -141,6 +153,7 @@ export const comparisonSection: PanelSection = {
     const compareButton = (label: string) => h("button", { class: "action-button", type: "button", onclick: () => context.post({ type: "compare" }) }, label);
     const view = data.comparison;
     if (!view) {
+      drawnComparedAt = null;
       return h(
         "div",
         undefined,
@@ -156,7 +169,7 @@ export const comparisonSection: PanelSection = {
     const columns = c.entries.map((entry, i) => tokenColumn(view.text, entry, i));
     const grid = h("div", { class: `cmp-columns cmp-columns-${Math.min(columns.length, 4)}` }, ...columns);
     scrollTogether(columns.map((column) => column.querySelector<HTMLElement>(".cmp-text")).filter((el): el is HTMLElement => el !== null));
-    return h(
+    const body = h(
       "div",
       { class: "section-body" },
       h(
@@ -175,5 +188,7 @@ export const comparisonSection: PanelSection = {
       surprisalLegend(),
       grid,
     );
+    scrollIntoViewWhenNew(body, view.comparedAt);
+    return body;
   },
 };
