@@ -40,6 +40,24 @@ const BYTE_LEVEL_NFKC_LOWER: TokenizerFiles = {
   json: { ...BYTE_LEVEL.json, normalizer: { type: "Sequence", normalizers: [{ type: "NFKC" }, { type: "Lowercase" }] } },
   config: BYTE_LEVEL.config,
 };
+/** A byte-level tokenizer whose normalizer rewrites, deletes and adds characters, so tokens and text disagree. */
+const BYTE_LEVEL_REWRITING: TokenizerFiles = {
+  name: "tiny-bytelevel-bpe + rewriting Replace/Prepend normalizer",
+  json: {
+    ...BYTE_LEVEL.json,
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Replace", pattern: { String: "a" }, content: "bc" },
+        { type: "Replace", pattern: { String: "ﬁ" }, content: "fo" },
+        { type: "Replace", pattern: { String: "e" }, content: "" },
+        { type: "Replace", pattern: { String: "😀" }, content: "q" },
+        { type: "Prepend", prepend: "Z" },
+      ],
+    },
+  },
+  config: BYTE_LEVEL.config,
+};
 const MODEL_NAMES = ["lens-gpt2-bpe4k", "lens-gpt2-byte", "lens-llama-sp"];
 const MODELS = MODEL_NAMES.map((name) => ({ name, files: modelFiles(name) }));
 
@@ -524,6 +542,7 @@ const FUZZ_TOKENIZERS: Array<{ files: TokenizerFiles; coverAll: boolean; byteLev
   { files: BERT, coverAll: false, byteLevelReference: false },
   { files: UNIGRAM, coverAll: false, byteLevelReference: false },
   { files: BYTE_LEVEL_NFKC_LOWER, coverAll: false, byteLevelReference: false },
+  { files: BYTE_LEVEL_REWRITING, coverAll: false, byteLevelReference: false },
 ];
 
 /** Texts per tokenizer, and the seed; change them for a longer local run (FUZZ_ITERATIONS=20000 FUZZ_SEED=7 node --test …). */

@@ -210,9 +210,12 @@ class TextMatcher {
     return start < 0 ? [this.position, this.position] : [start, this.position];
   }
 
-  /** Position of the first character within the look-ahead whose folded form starts with `wanted`, or -1. */
+  /**
+   * Position of the first character after the current one, within the look-ahead, whose folded form starts with
+   * `wanted`, or -1. (Starting after the current character guarantees progress.)
+   */
   private findAhead(wanted: number): number {
-    let p = this.position;
+    let p = this.position + (readCodePoint(this.text, this.position) > 0xffff ? 2 : 1);
     for (let step = 0; step < RESYNC_LOOKAHEAD && p < this.length; step++) {
       const codePoint = readCodePoint(this.text, p);
       const character = codePoint >= 0xd800 && codePoint <= 0xdfff ? REPLACEMENT_CHARACTER : codePoint;
