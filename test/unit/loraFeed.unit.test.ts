@@ -95,6 +95,20 @@ test("switching resets every document's KV cache with the reason and rescoring r
   await engine.setAdapters([]);
 });
 
+test("setting the same weights again keeps the cache; a scale change resets it", async () => {
+  const text = golden.texts[2]!.text;
+  await engine.setAdapters([{ name: "typescript-code", scale: 1 }]);
+  await engine.score("same", text, OPTIONS);
+  const again = await engine.setAdapters([{ name: "typescript-code", scale: 1 }, { name: "markdown-prose", scale: 0 }]);
+  assert.ok(again.cache.tokensCached > 0, "an added scale-0 adapter changes no weight");
+  assert.equal((await engine.score("same", text, OPTIONS)).rescore.tokensRecomputed, 0);
+  const scaled = await engine.setAdapters([{ name: "typescript-code", scale: 0.5 }]);
+  assert.equal(scaled.cache.tokensCached, 0);
+  assert.equal(scaled.cache.lastReset, "adapter changed");
+  assert.equal((await engine.score("same", text, OPTIONS)).rescore.tokensReused, 0);
+  await engine.setAdapters([]);
+});
+
 test("the same adapter twice at 0.5 equals it once at 1 (ranks concatenate, scales add)", async () => {
   const text = golden.texts[2]!.text;
   await engine.setAdapters([{ name: "typescript-code", scale: 1 }]);
