@@ -11,6 +11,7 @@ import { Engine, EngineError } from "../../src/core/engine";
 import { openModelBundle, ModelBundleError } from "../../src/core/modelBundle";
 import { createArchitecture, ModelConfigError } from "../../src/core/architecture";
 import { countParameters, parseOnnxModel, OnnxParseError } from "../../src/core/onnxProto";
+import { appendToGraph, BOOL, encodeGraphFields } from "../../src/core/onnxEncoder";
 import { encodeModel, FLOAT, gpt2Config, INT64, runningSumFolder, runningSumModel, runningSumWeights, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-load-"));
@@ -142,5 +143,27 @@ describe("graph signatures", () => {
       return true;
     });
     await engine.dispose();
+  });
+
+  test("a merged decoder (decoder_model_merged.onnx with use_cache_branch) is found and fed", async () => {
+    // The running-sum graph with a use_cache_branch input added, saved under the merged decoder's name.
+    const base = runningSumModel(257, 8);
+    const proto = parseOnnxModel(base);
+    const extra = encodeGraphFields({ nodes: [], initializers: [], inputs: [{ name: "use_cache_branch", elemType: BOOL, shape: [1] }], outputs: [] });
+    const merged = appendToGraph(base, proto.graphField, extra);
+    const dir = runningSumFolder(path.join(tmp, "merged"));
+    fs.rmSync(path.join(dir, "onnx", "model.onnx"));
+    fs.writeFileSync(path.join(dir, "onnx", "decoder_model_merged.onnx"), merged);
+    const engine = new Engine({ chunkTokens: 4 });
+    await engine.loadModel(dir);
+    assert.equal(engine.session?.signature.hasUseCacheBranch, true);
+    assert.equal(openModelBundle(dir).onnxFile, "onnx/decoder_model_merged.onnx");
+    const reference = new Engine({ chunkTokens: 4 });
+    await reference.loadModel(runningSumFolder(path.join(tmp, "unmerged")));
+    const a = await engine.score("d", "merged decoders take a branch flag");
+    const b = await reference.score("d", "merged decoders take a branch flag");
+    assert.deepEqual(a.tokens.map((t) => t.logprob), b.tokens.map((t) => t.logprob));
+    await engine.dispose();
+    await reference.dispose();
   });
 });
