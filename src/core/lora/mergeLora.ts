@@ -134,6 +134,10 @@ export class MergeLoraApplier implements LoraApplier {
     proto: OnnxModelProto,
     private readonly source: LoraModelSource,
   ) {
+    const external = allInitializers(proto.graph).find((i) => i.external);
+    if (external !== undefined) {
+      throw new LoraError(`LoRA adapters cannot be merged into ${source.name}: it keeps its weights in external data (${external.name}), which a session rebuilt from patched bytes cannot read (export it as one file, or with LoRA inputs).`);
+    }
     this.weights = findLinearWeights(proto.graph);
     if (this.weights.length === 0) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: its graph has neither LoRA inputs nor MatMul/Gemm weights to merge into.`);
   }
