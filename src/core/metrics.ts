@@ -7,7 +7,9 @@
  * W = words, B = UTF-8 bytes of the range:
  *
  *   token perplexity = exp(NLL / n)
- *   word perplexity  = exp(NLL / W)        W = pieces of the range split on /\s+/, empty pieces dropped
+ *   word perplexity  = exp(NLL / W)        W = pieces of the range split on /\s+/, empty pieces dropped (lm-eval's
+ *                                          wikitext `len(re.split(r"\s+", doc))` also counts the empty piece before
+ *                                          leading or after trailing whitespace; we do not)
  *   byte perplexity  = exp(NLL / B)
  *   bits per byte    = NLL / (B · ln 2)
  *   NLL std. error   = s / √n             s = sample standard deviation (n − 1) of the per-token NLLs

@@ -7,6 +7,8 @@
  * conditioned on positions inputStart..j, a context of j − inputStart + 1 tokens.
  */
 
+import type { WindowMethod } from "./types";
+
 export interface ScoringWindow {
   /** Sequence positions fed in this window, [inputStart, inputEnd). */
   inputStart: number;
@@ -107,4 +109,16 @@ export function slidingWindows(nTokens: number, window: number, stride: number):
     if (end === sequenceLength) break;
   }
   return windows;
+}
+
+/** The windows of a method by name; refuses an unknown method in one sentence. */
+export function windowsFor(method: WindowMethod, nTokens: number, window: number, stride: number): ScoringWindow[] {
+  switch (method) {
+    case "sliding":
+      return slidingWindows(nTokens, window, stride);
+    case "rolling":
+      return rollingWindows(nTokens, window);
+    default:
+      throw new RangeError(`Unknown window method "${String(method)}": expected "sliding" or "rolling".`);
+  }
 }

@@ -1,6 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { contextLength, rollingTokenWindows, rollingWindows, slidingWindows, type ScoringWindow } from "../../src/core/windows";
+import { contextLength, rollingTokenWindows, rollingWindows, slidingWindows, windowsFor, type ScoringWindow } from "../../src/core/windows";
+import type { WindowMethod } from "../../src/core/types";
 
 const PREFIX = -100;
 
@@ -254,4 +255,10 @@ describe("sliding windows match Hugging Face's fixed-length perplexity loop", ()
     assert.throws(() => slidingWindows(10, 4, 0), /stride must be an integer of at least 1/);
     assert.throws(() => slidingWindows(10, 4, Number.NaN), RangeError);
   });
+});
+
+test("windowsFor picks the method by name and refuses an unknown one", () => {
+  assert.deepEqual(windowsFor("sliding", 20, 8, 4), slidingWindows(20, 8, 4));
+  assert.deepEqual(windowsFor("rolling", 20, 8, 4), rollingWindows(20, 8));
+  assert.throws(() => windowsFor("strided" as WindowMethod, 20, 8, 4), /Unknown window method "strided": expected "sliding" or "rolling"\./);
 });
