@@ -13,8 +13,16 @@ const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 /** VS Code gives a status bar item the element id `<extension id>.<item id>`. */
 const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 
+interface CliToken {
+  text: string;
+  start: number;
+  end: number;
+  logprob: number | null;
+}
+
 interface CliReport {
   metrics: { tokenPerplexity: number; bitsPerByte: number; scoredTokens: number };
+  tokens: CliToken[];
 }
 
 /** Runs the bundled command line (dist/cli.js) with the extension host's own Node. */
@@ -88,5 +96,39 @@ describe("Score Document in the editor", () => {
     const rel = Math.abs(status.ppl - expected.tokenPerplexity) / expected.tokenPerplexity;
     assert.ok(rel < 0.005, `status bar ppl ${status.ppl}, command line ${expected.tokenPerplexity}`);
     if (!Number.isNaN(status.bpb)) assert.ok(Math.abs(status.bpb - expected.bitsPerByte) < 0.002, `bpb ${status.bpb} vs ${expected.bitsPerByte}`);
+  });
+
+  it("shows log-probability and the top alternatives in the hover, as the command line computes them", async function () {
+    skipWithoutUi(this);
+    this.timeout(240_000);
+    const cli = cliScore(extensionPath, file);
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand("perplexityLens.scoreDocument");
+    await ui.until("the perplexity in the status bar", async () => {
+      const items = await ui.query(STATUS_ITEM);
+      return items[0] && parseStatus(items[0].text) && !/~/.test(items[0].text) ? true : undefined;
+    }, 180_000);
+
+    // A token of the garbled line, as the command line splits it.
+    const offset = doc.getText().indexOf("blorp");
+    assert.ok(offset > 0);
+    const token = (await cli).tokens.find((t) => t.start <= offset + 1 && offset + 1 < t.end);
+    assert.ok(token && token.logprob !== null, "the command line has no scored token there");
+    const position = doc.positionAt(offset + 1);
+    editor.selection = new vscode.Selection(position, position);
+    // What a keyboard user does (Ctrl+K Ctrl+I); a mouse hover shows the same widget.
+    await vscode.commands.executeCommand("editor.action.showHover");
+    const hover = await ui.until("the Perplexity Lens hover", async () => {
+      const h = await ui.query(".monaco-hover .hover-contents, .monaco-hover .rendered-markdown", { limit: 20 });
+      const text = h.map((x) => x.text).join("\n");
+      return /Perplexity Lens/.test(text) ? text : undefined;
+    }, 30_000);
+    await ui.screenshot("token-hover");
+    const shown = token.logprob.toFixed(3).replace("-", "\u2212");
+    assert.ok(hover.includes(shown), `hover does not show log p ${shown} of ${JSON.stringify(token.text)}:\n${hover}`);
+    assert.match(hover, /alternative/);
+    assert.match(hover, /rank/);
+    await ui.press("Escape");
   });
 });
