@@ -135,6 +135,12 @@ export class DocumentScorer implements vscode.Disposable {
       }
       if (!this.gate.isLatest(ticket)) return;
       const message = error instanceof Error ? error.message : String(error);
+      if (isEngineError(error) && error.code === "crashed") {
+        // The context tells the user about the crash once; this run's failure only goes to the state and the log.
+        this.host.log.warn(`[scorer] scoring ${baseName(document.uri)} was lost in an engine crash`);
+        state.error = message;
+        return;
+      }
       this.host.log.error(`[scorer] scoring ${baseName(document.uri)} failed: ${message}`);
       this.host.didFail(state, message, reason === "command" || reason === "selection");
     } finally {
