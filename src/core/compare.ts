@@ -125,9 +125,12 @@ async function modelEntry(text: string, engine: Engine, options: ComparisonOptio
   const info = engine.modelInfo;
   if (info === null) throw new EngineError("internal", "The comparison's engine has no model loaded.");
   const result = await engine.score(docId, text, { method: options.method, window: options.window, stride: options.stride, topK: 0 }, run);
+  // The loaded model may have LoRA adapters on: say so in its name, since they change its numbers.
+  const adapters = (result.method.adapters ?? []).filter((a) => a.scale !== 0);
+  const adapterSuffix = adapters.length > 0 ? ` + ${adapters.map((a) => `${a.name} × ${a.scale}`).join(" + ")}` : "";
   return {
     model: {
-      name: name ?? info.name,
+      name: (name ?? info.name) + adapterSuffix,
       path: info.path,
       kind: "model",
       architecture: info.architecture,

@@ -212,4 +212,20 @@ describe("compare: the embedded models on a small text", () => {
     assert.equal(c.entries[1]!.metrics.tokens, 56);
     await loaded.dispose();
   });
+
+  const adapterDir = path.join(root, "models/lens-gpt2-bpe4k/adapters/typescript-code");
+  test("a loaded model with a LoRA adapter on is compared with it, and its name says so", { skip: fs.existsSync(adapterDir) ? false : "no typescript-code adapter" }, async () => {
+    const dir = path.join(root, "models/lens-gpt2-bpe4k");
+    const loaded = new Engine();
+    await loaded.loadModel(dir);
+    await loaded.setAdapters([{ name: "typescript-code", scale: 1 }]);
+    const c = await compareModels(text, [{ path: dir }, { path: path.join(root, "models/lens-gpt2-byte") }], { method: "rolling", window: 0, stride: 0 }, { loadedEngine: loaded });
+    const plain = await compareModels(text, [{ path: dir }, { path: path.join(root, "models/lens-gpt2-byte") }], { method: "rolling", window: 0, stride: 0 });
+    assert.equal(c.entries[0]!.model.name, "lens-gpt2-bpe4k + typescript-code × 1");
+    assert.deepEqual(c.entries[0]!.method?.adapters, [{ name: "typescript-code", scale: 1 }]);
+    assert.equal(plain.entries[0]!.model.name, "lens-gpt2-bpe4k");
+    assert.notEqual(c.entries[0]!.metrics.nll, plain.entries[0]!.metrics.nll, "the adapter changes the numbers");
+    assert.equal(c.entries[1]!.metrics.nll, plain.entries[1]!.metrics.nll, "the other model is unaffected");
+    await loaded.dispose();
+  });
 });
