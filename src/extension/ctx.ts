@@ -54,6 +54,9 @@ const HAS_SCORES_CONTEXT_KEY = "perplexityLens.hasScores";
 /** URI schemes scored automatically (`autoScoreLanguages`); output panes, git views and the like are not. */
 const AUTO_SCORE_SCHEMES = new Set(["file", "untitled", "vscode-remote", "vscode-vfs"]);
 
+/** Text editors that are not documents the user edits: the status bar ignores them. */
+const NON_DOCUMENT_SCHEMES = new Set(["output", "debug", "vscode-terminal"]);
+
 /** Reads `perplexityLens.*`; in an untrusted workspace the restricted keys come from user settings only. */
 export function readConfig(): ParsedConfig {
   const section = vscode.workspace.getConfiguration(CONFIG_SECTION);
@@ -263,7 +266,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       this.panel.showScore(state.key, baseName(state.uri), result);
       void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, true);
     }
-    if (vscode.window.activeTextEditor?.document.uri.toString() === state.key) this.refreshStatus();
+    if (this.statusEditor()?.document.uri.toString() === state.key) this.refreshStatus();
   }
 
   didFail(state: DocumentScoreState, message: string, explicit: boolean): void {
@@ -319,7 +322,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   }
 
   refreshStatus(): void {
-    const editor = vscode.window.activeTextEditor;
+    const editor = this.statusEditor();
     const state = editor ? this.scorer.get(editor.document.uri) : undefined;
     this.statusBar.update({
       state,
@@ -332,6 +335,16 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       adapters: this.adapters.effective,
       hasEditor: editor !== undefined,
     });
+  }
+
+  /**
+   * The editor the status bar describes: the active one, except that focusing an output pane (itself a
+   * text editor) keeps showing the document the user was working in.
+   */
+  private statusEditor(): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active && !NON_DOCUMENT_SCHEMES.has(active.document.uri.scheme)) return active;
+    return vscode.window.visibleTextEditors.find((editor) => !NON_DOCUMENT_SCHEMES.has(editor.document.uri.scheme));
   }
 
   /** Reveals and selects a token the panel names, by its offsets in the text the engine scored. */
@@ -380,7 +393,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       }
     });
     on(vscode.window.onDidChangeTextEditorSelection, (event) => {
-      if (event.textEditor === vscode.window.activeTextEditor) this.refreshStatus();
+      if (event.textEditor === this.statusEditor()) this.refreshStatus();
     });
     on(vscode.window.onDidChangeTextEditorVisibleRanges, (event) => {
       if (this.decorations.needsRedrawAfterScroll(event.textEditor)) {
