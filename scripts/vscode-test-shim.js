@@ -21,7 +21,8 @@
  * Environment: variables named PERPLEXITY_LENS_* (runTests' `extensionTestsEnv` puts them in this
  * process's environment) are passed on to the extension host through `extensionEnvironment`.
  * PERPLEXITY_LENS_TEST_OUTPUT names the folder for screenshots and logs (default ./test-output);
- * PERPLEXITY_LENS_TEST_TIMEOUT_S bounds the whole run (default 600).
+ * PERPLEXITY_LENS_TEST_TIMEOUT_S bounds the whole run (default 600), and
+ * PERPLEXITY_LENS_TEST_START_TIMEOUT_S the wait for the suite's first line (default 240).
  */
 const fs = require("fs");
 const os = require("os");
@@ -163,13 +164,30 @@ async function main() {
   const timedOut = new Promise((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutS * 1000);
   });
-  const result = await Promise.race([exitCode, timedOut]);
+  // A suite that never starts (the extension host crashed, the payload was refused) would otherwise
+  // wait for the whole timeout: the suite's first line must come within startTimeoutS.
+  const startTimeoutS = Number(process.env.PERPLEXITY_LENS_TEST_START_TIMEOUT_S ?? 240);
+  const neverStarted = new Promise((resolve) => {
+    const startDeadline = Date.now() + startTimeoutS * 1000;
+    const poll = setInterval(() => {
+      if (fs.statSync(reportFile).size > 0) clearInterval(poll);
+      else if (Date.now() > startDeadline) {
+        clearInterval(poll);
+        resolve("never-started");
+      }
+    }, 500);
+    void exitCode.then(() => clearInterval(poll));
+  });
+  const result = await Promise.race([exitCode, timedOut, neverStarted]);
   clearTimeout(timer);
   clearInterval(tail);
   offset = printNew(reportFile, offset);
 
   let code = typeof result === "number" ? result : 1;
   if (result === "timeout") process.stderr.write(`[shim] the tests did not finish within ${timeoutS} s\n`);
+  if (result === "never-started") {
+    process.stderr.write(`[shim] the suite did not start within ${startTimeoutS} s; see test-output/code-server.log and the exthost log\n`);
+  }
   if (code !== 0) {
     const shot = path.join(outputDir, "integration-run-failed.png");
     await page.screenshot({ path: shot }).then(

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { inspect, format } from "util";
 import Mocha from "mocha";
+import * as vscode from "vscode";
 import { ui } from "../uiBridge";
 
 function routeReporterOutput(): void {
@@ -72,7 +73,12 @@ export function run(testsRoot?: string): Promise<void> {
 
   // testsRoot is this file's path (or its folder in older VS Code versions).
   const dir = testsRoot && fs.existsSync(testsRoot) && fs.statSync(testsRoot).isDirectory() ? testsRoot : __dirname;
-  for (const f of testFiles(dir)) mocha.addFile(f);
+  const files = testFiles(dir);
+  for (const f of files) mocha.addFile(f);
+  // The first line tells the shim that the suite has started (it gives up early when none comes).
+  Mocha.reporters.Base.consoleLog(
+    `Integration suite: ${files.length} test file(s) in ${process.env.PERPLEXITY_LENS_TEST_HOST ?? "desktop VS Code"} ${vscode.version}, Node ${process.version}`,
+  );
 
   return new Promise((resolve, reject) => {
     try {
