@@ -137,6 +137,18 @@ async function main() {
     finish(Number(code));
   });
   const bridge = await startUiBridge(page, outputDir);
+  // Fail fast when the browser page or code-server dies instead of waiting for the timeout.
+  let testsDone = false;
+  page.on("crash", () => {
+    if (testsDone) return;
+    process.stderr.write("[shim] the browser page crashed\n");
+    finish(1);
+  });
+  void server.exited.then((c) => {
+    if (testsDone) return;
+    process.stderr.write(`[shim] code-server exited (${c}) before the tests finished\n`);
+    finish(1);
+  });
 
   /** @type {Record<string, string>} */
   const extensionEnv = {};
@@ -179,6 +191,7 @@ async function main() {
     void exitCode.then(() => clearInterval(poll));
   });
   const result = await Promise.race([exitCode, timedOut, neverStarted]);
+  testsDone = true;
   clearTimeout(timer);
   clearInterval(tail);
   offset = printNew(reportFile, offset);
