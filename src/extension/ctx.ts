@@ -14,7 +14,7 @@ import * as vscode from "vscode";
 import type { Metrics, ModelInfo } from "../core/types";
 import { computeMetrics } from "../core/metrics";
 import { isEngineError } from "../core/engineError";
-import type { ScoreResult } from "../protocol/engine";
+import type { AdapterList, AdapterSelection, AdaptersChanged, ScoreResult } from "../protocol/engine";
 import { LensPanel } from "./panel/lensPanel";
 import {
   CONFIG_SECTION,
@@ -191,6 +191,27 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       this.loadingModelName = undefined;
       this.refreshStatus();
     }
+  }
+
+  /**
+   * Makes `selections` the active LoRA adapters (the command palette and the panel both come here):
+   * the engine switches them and drops every KV cache, the panel is told why, scored documents are rescored.
+   * Rejects with the engine's one sentence; the previous set then stays active.
+   */
+  async applyAdapters(selections: AdapterSelection[]): Promise<AdaptersChanged> {
+    const { session } = await this.readyEngine();
+    const answer = await this.adapters.set(session, selections, this.config.adapterFolders);
+    this.panel.showCache(answer.cache, "adapter changed");
+    this.rescoreAll();
+    return answer;
+  }
+
+  /** The adapters the loaded model can use (its adapters/ folder, then perplexityLens.adapterFolders). */
+  async listAdapters(): Promise<AdapterList & { modelName: string }> {
+    const { session, model } = await this.readyEngine();
+    const list = await this.adapters.list(session, this.config.adapterFolders);
+    for (const problem of list.problems) this.log.warn(`[lora] ${problem}`);
+    return { ...list, modelName: model.name };
   }
 
   /** Clears the adapters when the model changed, and sends them to a restarted engine. */

@@ -14,13 +14,11 @@ function describeAdapter(adapter: AdapterInfo): string {
 
 /** Lists the adapters, telling the user when there are none; undefined when there is nothing to pick. */
 async function availableAdapters(ctx: LensContext): Promise<AdapterInfo[] | undefined> {
-  const { session, model } = await ctx.readyEngine();
-  const list = await ctx.adapters.list(session, ctx.config.adapterFolders);
-  for (const problem of list.problems) ctx.log.warn(`[lora] ${problem}`);
+  const list = await ctx.listAdapters();
   if (list.adapters.length === 0) {
     const more = list.problems.length > 0 ? ` (${list.problems.length} adapter folder(s) could not be read; see the log)` : "";
     const choice = await vscode.window.showInformationMessage(
-      `${model.name} has no LoRA adapters in its adapters/ folder or in perplexityLens.adapterFolders${more}.`,
+      `${list.modelName} has no LoRA adapters in its adapters/ folder or in perplexityLens.adapterFolders${more}.`,
       "Open Settings",
       "Show Log",
     );
@@ -32,15 +30,12 @@ async function availableAdapters(ctx: LensContext): Promise<AdapterInfo[] | unde
 }
 
 async function apply(ctx: LensContext, selections: AdapterSelection[]): Promise<void> {
-  const { session } = await ctx.readyEngine();
   const answer = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: "Perplexity Lens: switching adapters" },
-    () => ctx.adapters.set(session, selections, ctx.config.adapterFolders),
+    () => ctx.applyAdapters(selections),
   );
-  ctx.panel.showCache(answer.cache, "adapter changed");
   const names = answer.active.filter((a) => a.scale !== 0).map(adapterLabel).join(", ") || "none";
   vscode.window.setStatusBarMessage(`Perplexity Lens: adapters ${names} (${answer.mode}, ${Math.round(answer.millis)} ms)`, 4000);
-  ctx.rescoreAll();
 }
 
 interface AdapterPick extends vscode.QuickPickItem {
