@@ -44,8 +44,18 @@ function readInput(file: string): string {
     if (code === "EISDIR") throw new CliError(`${file} is a folder, not a text file.`);
     throw new CliError(`The file ${file} could not be read (${code ?? (e as Error).message}).`);
   }
-  if (bytes.includes(0)) throw new CliError(`${file === "-" ? "Standard input" : file} contains NUL bytes, so it looks binary and is not scored.`);
-  return bytes.toString("utf8");
+  const name = file === "-" ? "Standard input" : file;
+  if (bytes.includes(0)) throw new CliError(`${name} contains NUL bytes, so it looks binary and is not scored.`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    // Invalid UTF-8 is scored, not refused (a log with one stray Latin-1 byte is still text worth scoring), but the
+    // user is told: each invalid sequence becomes U+FFFD, which the model scores as that character.
+    const text = bytes.toString("utf8");
+    const replaced = [...text.matchAll(/\uFFFD/g)].length - [...bytes.toString("latin1").matchAll(/\xEF\xBF\xBD/g)].length;
+    process.stderr.write(`perplexity-lens: warning: ${name} is not valid UTF-8; ${replaced} invalid byte sequence${replaced === 1 ? " was" : "s were"} replaced with U+FFFD before scoring.\n`);
+    return text;
+  }
 }
 
 async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
