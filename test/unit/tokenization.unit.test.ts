@@ -115,6 +115,33 @@ function assertOffsetInvariants(text: string, encoded: EncodedText, coverAll: bo
   }
 }
 
+/** Comparison form: NFKD, lowercase, no combining marks, no whitespace. */
+const fold = (s: string): string => s.normalize("NFKD").toLowerCase().replace(/\p{M}|\s|ς/gu, (c) => (c === "ς" ? "σ" : ""));
+
+/**
+ * Alignment quality for normalizing tokenizers: read in order, the folded text under the tokens' ranges spells the
+ * tokens. A character split between tokens ("ﬁ" → "f" | "ine") lies under the first, so what it spells beyond that
+ * token carries over to the next. Unknown tokens and byte fragments (no text of their own) restart the comparison.
+ */
+function assertRangesSpellTokens(tokenizer: TextTokenizer, text: string, label: string): void {
+  const encoded = tokenizer.encode(text);
+  assertOffsetInvariants(text, encoded, false, label);
+  let carried = "";
+  encoded.ids.forEach((id, i) => {
+    const [start, end] = encoded.offsets[i] as [number, number];
+    const spelled = fold(tokenizer.tokenText(id));
+    if (id === tokenizer.tokenId("[UNK]") || id === tokenizer.tokenId("<unk>") || spelled === "") {
+      carried = "";
+      return;
+    }
+    const under = carried + fold(text.slice(start, end));
+    if (!under.startsWith(spelled)) {
+      assert.fail(`${label}: token ${i} ${JSON.stringify(tokenizer.tokenText(id))} has [${start}, ${end}) = ${JSON.stringify(text.slice(start, end))} (carried ${JSON.stringify(carried)}) in ${JSON.stringify(text)}`);
+    }
+    carried = under.slice(spelled.length);
+  });
+}
+
 /** GPT-2's bytes_to_unicode, rebuilt here independently of src/ to check byte-level offsets against. */
 function gpt2CharacterToByte(): Map<string, number> {
   const bytes: number[] = [];
@@ -475,23 +502,25 @@ describe("offsets by hand", () => {
       ["f", 12, 13],
       ["i", 13, 13],
     ]);
+    // Lowercasing "İ" gives "i" + U+0307: the mark came from normalizing İ, so it owns no text of its own.
+    assert.deepEqual(spans(tokenizer, tokenizer.encode("İstanbul")), [
+      ["i", 0, 1],
+      ["", 1, 1],
+      ["", 1, 1],
+      ["s", 1, 2],
+      ["t", 2, 3],
+      ["a", 3, 4],
+      ["n", 4, 5],
+      ["b", 5, 6],
+      ["u", 6, 7],
+      ["l", 7, 8],
+    ]);
   });
 
   test("normalizing tokenizers: each token's range is the text it was made from", () => {
-    // Fold both sides (NFKD, lowercase, no marks, no whitespace): the text under each range must be what the token spells.
-    const fold = (s: string): string => s.normalize("NFKD").toLowerCase().replace(/\p{M}|\s/gu, "");
-    const paragraph = "The CAFÉ's naïve play-list, un believable!\r\n\tHello   WORLD; 中文 日本. Ångström x2";
+    const paragraph = "The CAFÉ's naïve play-list, un believable!\r\n\tHello   WORLD; 中文 日本. Ångström x2 İstanbul ΟΔΟΣ";
     for (const files of [BERT, UNIGRAM, BYTE_LEVEL_NFKC_LOWER]) {
-      const tokenizer = load(files);
-      const encoded = tokenizer.encode(paragraph);
-      assertOffsetInvariants(paragraph, encoded, false, files.name);
-      encoded.ids.forEach((id, i) => {
-        const [start, end] = encoded.offsets[i] as [number, number];
-        const next = encoded.offsets[i + 1];
-        const continued = next !== undefined && next[0] === next[1] && next[0] === end; // a character split across tokens
-        if (id === tokenizer.tokenId("[UNK]") || id === tokenizer.tokenId("<unk>") || continued || tokenizer.tokenText(id) === "") return;
-        assert.equal(fold(paragraph.slice(start, end)), fold(tokenizer.tokenText(id)), `${files.name}: token ${i} ${JSON.stringify(tokenizer.tokenText(id))} at [${start}, ${end})`);
-      });
+      assertRangesSpellTokens(load(files), paragraph, files.name);
     }
   });
 
@@ -579,6 +608,22 @@ describe("fuzz: random Unicode keeps the offset invariants", () => {
           assert.deepEqual(encoded.offsets, byteLevelReferenceOffsets(text, expected.tokens, specials), `${files.name}: ${JSON.stringify(text)}`);
           if (encoded.ids.length > 0) assert.equal(tokenizer.decode(encoded.ids), wellFormed(text));
         }
+      }
+    });
+  }
+});
+
+describe("fuzz: realistic text through normalizing tokenizers lands each token on its own text", () => {
+  const pieces = [...WORDS, ...WHITESPACE_RUNS, ",", ".", "!", "'", "-", "中文", "日本", "Ångström", "ΟΔΟΣ", "e\u0301", "ＡＢＣ", "①", "ﬁ"];
+  for (const files of [BERT, UNIGRAM, BYTE_LEVEL_NFKC_LOWER]) {
+    test(`${files.name}: ${FUZZ_ITERATIONS} texts of words, punctuation and whitespace (seeded)`, () => {
+      const tokenizer = load(files);
+      const random = mulberry32(FUZZ_SEED + 7 * files.name.length);
+      for (let i = 0; i < FUZZ_ITERATIONS; i++) {
+        const count = Math.floor(random() * 20);
+        let text = "";
+        for (let k = 0; k < count; k++) text += pieces[Math.floor(random() * pieces.length)] as string;
+        assertRangesSpellTokens(tokenizer, text, files.name);
       }
     });
   }

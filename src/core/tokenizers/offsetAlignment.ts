@@ -40,6 +40,8 @@ export type UnknownSpanRule = "pretoken" | "untilNextToken";
 
 /** How far a mismatch may skip ahead in the text to find the token's next character again. */
 const RESYNC_LOOKAHEAD = 64;
+/** How far a mismatch may skip ahead in the token's own characters (the token has characters the text lacks). */
+const RESYNC_TOKEN_LOOKAHEAD = 8;
 const REPLACEMENT_CHARACTER = 0xfffd;
 
 /** UTF-16 [start, end) of each token in `text`. */
@@ -146,6 +148,19 @@ class TextMatcher {
   /** The tolerant match: folded comparison, skipped whitespace, bounded resynchronisation. */
   private alignFolded(first: number, end: number): [number, number] {
     const target = this.foldedTokenCharacters(first, end);
+    if (target.length === 0) {
+      // Combining marks only (e.g. the U+0307 that lowercasing "İ" adds): they own the marks at this position, if
+      // the text has any here; otherwise they came from normalizing the character before, and own nothing.
+      this.carried = [];
+      this.carriedIndex = 0;
+      const start = this.position;
+      while (this.position < this.length) {
+        const codePoint = readCodePoint(this.text, this.position);
+        if (isWhitespaceCodePoint(codePoint) || foldCodePoint(codePoint).length > 0) break;
+        this.position += codePoint > 0xffff ? 2 : 1;
+      }
+      return [start, this.position];
+    }
     let k = 0;
     // Continue a text character that an earlier token began (e.g. "ﬁ" folded to "fi", split "f" | "i").
     if (this.carriedIndex < this.carried.length) {
@@ -198,8 +213,11 @@ class TextMatcher {
         continue;
       }
       const resumeAt = this.findAhead(target[k] as number);
+      const tokenResumeAt = resumeAt >= 0 ? -1 : findInTarget(target, k + 1, folded[0] as number);
       if (resumeAt >= 0) {
-        this.position = resumeAt;
+        this.position = resumeAt; // the text has characters the tokens lack
+      } else if (tokenResumeAt >= 0) {
+        k = tokenResumeAt; // the token has characters the text lacks
       } else {
         // Unexplained substitution (e.g. a Replace normalizer): one text character for one token character.
         if (start < 0) start = this.position;
@@ -275,10 +293,6 @@ class TextMatcher {
     const folded: number[] = [];
     for (let k = first; k < end; k++) {
       for (const c of foldCodePoint(this.codePoints[k] as number)) folded.push(c);
-    }
-    if (folded.length === 0 && end > first) {
-      // A token of combining marks only: compare it unfolded, or it could never claim its own characters.
-      for (let k = first; k < end; k++) folded.push(this.codePoints[k] as number);
     }
     return folded;
   }
@@ -383,6 +397,13 @@ function readCodePoint(text: string, position: number): number {
     if (next >= 0xdc00 && next <= 0xdfff) return 0x10000 + ((unit - 0xd800) << 10) + (next - 0xdc00);
   }
   return unit;
+}
+
+/** Index of `wanted` in target[from .. from + RESYNC_TOKEN_LOOKAHEAD), or -1. */
+function findInTarget(target: readonly number[], from: number, wanted: number): number {
+  const end = Math.min(target.length, from + RESYNC_TOKEN_LOOKAHEAD);
+  for (let k = from; k < end; k++) if (target[k] === wanted) return k;
+  return -1;
 }
 
 function commonPrefixLength(folded: readonly number[], target: readonly number[], from: number): number {
