@@ -355,6 +355,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       highlightsVisible: this.highlightsShown,
       adapters: this.adapters.effective,
       hasEditor: editor !== undefined,
+      colorMode: this.config.colorMode,
     });
   }
 

@@ -4,7 +4,9 @@
  */
 import * as vscode from "vscode";
 import type { Metrics, ModelInfo } from "../core/types";
+import type { ColorMode } from "./config";
 import type { DocumentScoreState } from "./documentScoreState";
+import { BITS_PER_LEVEL, SURPRISAL_LEVELS } from "./surprisalScale";
 import { describeRescore, metricsTable, shortMethod, shortMetrics } from "./statusText";
 
 export interface StatusView {
@@ -22,6 +24,7 @@ export interface StatusView {
   adapters: { name: string; scale: number }[];
   /** Whether the active editor is a text editor at all. */
   hasEditor: boolean;
+  colorMode: ColorMode;
 }
 
 export class PerplexityStatusBar implements vscode.Disposable {
@@ -85,6 +88,14 @@ export class PerplexityStatusBar implements vscode.Disposable {
       lines.push("Not scored yet: run **Perplexity Lens: Score Document** (Ctrl+Alt+P).", "");
     }
     if (state?.error) lines.push(`$(warning) ${state.error}`, "");
+    if (state?.result) {
+      lines.push(
+        view.colorMode === "gltr"
+          ? "Colours: GLTR rank of each token among the model's predictions (top-10, top-100, top-1000, rest)."
+          : `Colours: surprisal −log₂ p in ${BITS_PER_LEVEL}-bit steps (${SURPRISAL_LEVELS} levels, the last from ${BITS_PER_LEVEL * (SURPRISAL_LEVELS - 1)} bits); hover a token for its numbers.`,
+        "",
+      );
+    }
     lines.push(
       `Live scoring: ${view.liveSuspended ? `suspended (${view.liveSuspended})` : view.liveScoring ? "on" : "off"} · highlights: ${view.highlightsVisible ? "shown" : "hidden"}`,
       "",
