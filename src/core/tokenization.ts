@@ -42,7 +42,9 @@ export class TextTokenizer {
   readonly vocabSize: number;
   /**
    * BOS when the tokenizer adds one (tokenizer_config `add_bos_token`, or a post-processor that puts a special token
-   * first), else EOS / `<|endoftext|>`, which is what lm-evaluation-harness prepends to score the first token.
+   * first), else EOS / `<|endoftext|>`, so the first token of the text is scored too. lm-evaluation-harness
+   * (`HFLM.prefix_token_id`) takes the BOS id whenever the tokenizer defines one, else the EOS id; for GPT-2-style
+   * tokenizers (bos = eos = <|endoftext|>) and Llama-style ones (BOS added) both rules give the same token.
    */
   readonly prefixToken: PrefixToken;
   /** The family details the offsets are rebuilt from. */
