@@ -30,7 +30,7 @@ const path = require("path");
 const { startCodeServer, launchBrowser, workbenchUrl, writeUserSettings } = require("./lib/codeServer");
 const { startUiBridge } = require("./lib/uiBridge");
 const { ensureHostInstalled } = require("./lib/hostInstall");
-const { runCleanups } = require("./lib/processGroups");
+const { runCleanups, registerCleanup } = require("./lib/processGroups");
 
 /** VS Code CLI options that take a value (as `--opt value` or `--opt=value`). */
 const VALUE_OPTIONS = new Set([
@@ -110,11 +110,17 @@ async function main() {
   const folder = positionals.map((p) => path.resolve(p)).find((p) => fs.existsSync(p) && fs.statSync(p).isDirectory());
   const outputDir = path.resolve(process.env.PERPLEXITY_LENS_TEST_OUTPUT ?? "test-output");
   fs.mkdirSync(outputDir, { recursive: true });
+  // Failure screenshots of an earlier run would be mistaken for this run's.
+  for (const f of fs.readdirSync(outputDir)) {
+    if (/^failed-.*\.png$|^integration-run-failed\.png$/.test(f)) fs.rmSync(path.join(outputDir, f), { force: true });
+  }
   const timeoutS = Number(process.env.PERPLEXITY_LENS_TEST_TIMEOUT_S ?? 600);
 
   // A fresh profile for every run (runTests' default --user-data-dir/--extensions-dir point into a
   // shared .vscode-test/ folder, which would carry state from run to run).
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "perplexity-lens-test-"));
+  // Registered first, so it runs last (after code-server has stopped), also on Ctrl+C and errors.
+  registerCleanup(() => fs.rmSync(workDir, { recursive: true, force: true }));
   const reportFile = path.join(workDir, "report.txt");
   fs.writeFileSync(reportFile, "");
   writeUserSettings(path.join(workDir, "user-data"));
