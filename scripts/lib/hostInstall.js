@@ -226,7 +226,7 @@ async function ensureHostInstalled() {
   return p;
 }
 
-module.exports = { ensureHostInstalled, isInstalled, paths, hostEnv, cacheRoot, CODE_SERVER_VERSION, NODE_VERSION };
+module.exports = { ensureHostInstalled, isInstalled, paths, hostEnv, cacheRoot, acquireLock, CODE_SERVER_VERSION, NODE_VERSION };
 
 if (require.main === module) {
   ensureHostInstalled().then(
