@@ -524,6 +524,59 @@ describe("offsets by hand", () => {
     }
   });
 
+  test("an added token with lstrip takes no whitespace: the library drops it, so the range starts at the token", () => {
+    const mask = { id: 274, content: "<mask>", single_word: false, lstrip: true, rstrip: false, normalized: false, special: true };
+    const addedTokens = BYTE_LEVEL.json.added_tokens as unknown[];
+    const tokenizer = TextTokenizer.fromJson({ ...BYTE_LEVEL.json, added_tokens: [...addedTokens, mask] }, BYTE_LEVEL.config);
+    assert.deepEqual(spans(tokenizer, tokenizer.encode("a <mask> the")), [
+      ["a", 0, 1],
+      ["<mask>", 2, 8],
+      [" the", 8, 12],
+    ]);
+  });
+
+  test("BPE with an end-of-word suffix (</w>), whitespace pre-tokenizer and lowercasing; [UNK] punctuation", () => {
+    const vocab: Record<string, number> = { "<unk>": 0 };
+    for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+      vocab[letter] = Object.keys(vocab).length;
+      vocab[`${letter}</w>`] = Object.keys(vocab).length;
+    }
+    const merges = [
+      ["h", "e"],
+      ["l", "l"],
+      ["he", "ll"],
+      ["hell", "o</w>"],
+      ["t", "h"],
+      ["th", "e</w>"],
+    ];
+    for (const [a, b] of merges) vocab[`${a}${b}`] = Object.keys(vocab).length;
+    const tokenizer = TextTokenizer.fromJson(
+      {
+        version: "1.0",
+        added_tokens: [{ id: 0, content: "<unk>", special: true }],
+        normalizer: { type: "Lowercase" },
+        pre_tokenizer: { type: "Whitespace" },
+        post_processor: null,
+        decoder: { type: "BPEDecoder", suffix: "</w>" },
+        model: { type: "BPE", vocab, merges, end_of_word_suffix: "</w>", unk_token: "<unk>" },
+      },
+      { eos_token: "<unk>" },
+    );
+    assert.equal(tokenizer.type, "BPE (lowercased)");
+    assert.deepEqual(spans(tokenizer, tokenizer.encode("Hello  the\tworld, HELLO!")), [
+      ["hello", 0, 5],
+      ["the", 7, 10],
+      ["w", 11, 12],
+      ["o", 12, 13],
+      ["r", 13, 14],
+      ["l", 14, 15],
+      ["d", 15, 16],
+      ["<unk>", 16, 17],
+      ["hello", 18, 23],
+      ["<unk>", 23, 24],
+    ]);
+  });
+
   test("empty and whitespace-only text", () => {
     for (const files of [BYTE_LEVEL, LLAMA_SP, BERT, UNIGRAM]) {
       const tokenizer = load(files);
