@@ -11,6 +11,7 @@ PY=/usr/bin/python3
 # one thread per training process (faster than two here); OpenBLAS must not spawn its own threads
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
 BPE4K_STEPS=${BPE4K_STEPS:-900}
+BPE4K_STEPS2=${BPE4K_STEPS2:-300}
 BYTE_STEPS=${BYTE_STEPS:-1050}
 LLAMA_STEPS=${LLAMA_STEPS:-500}
 ADAPTER_STEPS=${ADAPTER_STEPS:-120}
@@ -36,12 +37,19 @@ $PY train.py --name lens-gpt2-byte --steps "$BYTE_STEPS" > work/train-byte.out 2
 wait $P1; wait $P2
 tail -n1 logs/train-lens-gpt2-bpe4k.log logs/train-lens-gpt2-byte.log | tee -a "$LOG"
 
-step "train lens-llama-sp ($LLAMA_STEPS steps) and the two adapters ($ADAPTER_STEPS steps each) in parallel"
+step "train lens-llama-sp ($LLAMA_STEPS steps) and a second phase of lens-gpt2-bpe4k ($BPE4K_STEPS2 more steps on unseen data) in parallel"
+# phase 2 reads the token stream right after the windows of phase 1 (--offset-tokens -1)
 $PY train.py --name lens-llama-sp --steps "$LLAMA_STEPS" --lr 3e-3 > work/train-llama.out 2>&1 & P1=$!
-( $PY train.py --name lens-gpt2-bpe4k --adapter markdown-prose --domain prose --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 &&
-  $PY train.py --name lens-gpt2-bpe4k --adapter typescript-code --domain code --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 ) > work/train-adapters.out 2>&1 & P2=$!
+$PY train.py --name lens-gpt2-bpe4k --resume --steps "$BPE4K_STEPS2" --offset-tokens -1 \
+  --lr 8e-4 --min-lr 5e-5 --warmup 20 --seed 2 > work/train-bpe4k-2.out 2>&1 & P2=$!
 wait $P1; wait $P2
-tail -n1 logs/train-lens-llama-sp.log logs/train-lens-gpt2-bpe4k.*.log | tee -a "$LOG"
+tail -n1 logs/train-lens-llama-sp.log logs/train-lens-gpt2-bpe4k.log | tee -a "$LOG"
+
+step "train the two LoRA adapters ($ADAPTER_STEPS steps each) in parallel"
+$PY train.py --name lens-gpt2-bpe4k --adapter markdown-prose --domain prose --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 > work/train-adapter-prose.out 2>&1 & P1=$!
+$PY train.py --name lens-gpt2-bpe4k --adapter typescript-code --domain code --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 > work/train-adapter-code.out 2>&1 & P2=$!
+wait $P1; wait $P2
+tail -n1 logs/train-lens-gpt2-bpe4k.*.log | tee -a "$LOG"
 
 step "ONNX export, no-LoRA fixture, PEFT adapters"
 $PY export.py model lens-gpt2-bpe4k lens-gpt2-byte lens-llama-sp 2>&1 | grep -v -i warn | tee -a "$LOG"

@@ -65,13 +65,15 @@ def main():
     ap.add_argument('--alpha', type=float, default=16)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--resume', action='store_true', help='continue work/ckpt/NAME.pt (second phase, fresh optimizer)')
+    ap.add_argument('--offset-tokens', type=int, default=0, help='skip this many tokens of the stream (data of earlier phases); -1 = right after the first phase')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     tag = a.name + (('.' + a.adapter) if a.adapter else '')
     os.makedirs(os.path.join(KIT, 'work', 'ckpt'), exist_ok=True)
     os.makedirs(os.path.join(KIT, 'logs'), exist_ok=True)
-    logf = open(os.path.join(KIT, 'logs', f'train-{tag}.log'), 'w')
+    logf = open(os.path.join(KIT, 'logs', f'train-{tag}.log'), 'a' if a.resume else 'w')
 
     def log(msg):
         print(msg, flush=True)
@@ -80,19 +82,26 @@ def main():
 
     enc = tok.load(os.path.join(ROOT, 'models', a.name, 'tokenizer.json'))
     vocab = len(enc.vocab)
-    if a.adapter:
+    if a.adapter or a.resume:
         ck = torch.load(os.path.join(KIT, 'work', 'ckpt', a.name + '.pt'))
         cfg = ck['config']
     else:
         cfg = model_config(a.name, vocab)
     model = models.build(cfg)
-    if a.adapter:
+    if a.adapter or a.resume:
         model.load_state_dict(ck['state_dict'])
     prefix = prefix_id(a.name, cfg)
     seq = a.seq
     need = a.steps * a.batch * (seq + 1)
-    stream, nbytes = token_stream(a.name, enc, prefix, a.domain, need, seed=1234 + (7 if a.adapter else 0), log=log)
+    if a.resume and a.offset_tokens < 0:
+        # the first phase read every whole window of the stream it tokenized: start right after them
+        prev = json.load(open(os.path.join(KIT, 'logs', f'train-{tag}.json')))
+        s1, _ = token_stream(a.name, enc, prefix, a.domain, prev['steps'] * prev['batch'] * (prev['seq'] + 1), seed=1234, log=log)
+        a.offset_tokens = len(s1) // (prev['seq'] + 1) * (prev['seq'] + 1)
+        log(f'offset {a.offset_tokens} tokens (end of the first phase\'s windows)')
+    stream, nbytes = token_stream(a.name, enc, prefix, a.domain, need + a.offset_tokens, seed=1234 + (7 if a.adapter else 0), log=log)
     bytes_per_token = nbytes / len(stream)
+    stream = stream[a.offset_tokens:]
     n_chunks = len(stream) // (seq + 1)
     chunks = stream[:n_chunks * (seq + 1)].view(n_chunks, seq + 1)
     g = torch.Generator().manual_seed(a.seed)
@@ -182,8 +191,26 @@ def main():
     if a.adapter:
         summary['r'] = a.rank
         summary['alpha'] = a.alpha
+    phase = {k: summary[k] for k in ('steps', 'batch', 'seq', 'lr', 'minLr', 'warmup', 'seed', 'tokens', 'seconds', 'tokensPerSecond')}
+    phase['offsetTokens'] = a.offset_tokens
+    summary['phases'] = [phase]
+    summary['schedule'] = (f"AdamW, lr {a.lr:g} -> {a.min_lr:g} (linear warm-up {a.warmup} steps, cosine), "
+                           + ('weight decay 0, LoRA A/B only' if a.adapter else 'weight decay 0.1') + f', grad clip 1.0, seed {a.seed}')
+    if a.resume:
+        prev = json.load(open(os.path.join(KIT, 'logs', f'train-{tag}.json')))
+        base_steps = prev['steps']
+        summary['phases'] = prev.get('phases', []) + [phase]
+        summary['schedule'] = prev['schedule'] + f'; then {a.steps} more steps from that checkpoint with a fresh optimizer: ' + summary['schedule'] + f', on the next {a.steps * a.batch * (seq + 1):,} tokens of the stream'
+        summary['curve'] = prev['curve'] + [dict(c, step=c['step'] + base_steps, tokens=c['tokens'] + prev['tokens'],
+                                                  seconds=round(c['seconds'] + prev['seconds'], 1)) for c in curve]
+        summary['steps'] += base_steps
+        summary['textBytesSeen'] += prev['textBytesSeen']
+        summary['tokens'] += prev['tokens']
+        summary['seconds'] = round(summary['seconds'] + prev['seconds'], 1)
+        summary['tokensPerSecond'] = round(summary['tokens'] / summary['seconds'], 1)
     json.dump(summary, open(os.path.join(KIT, 'logs', f'train-{tag}.json'), 'w'), indent=1)
     log(f'done {tag}: {tokens} tokens in {el:.0f}s ({tokens / el:.0f} tok/s)')
+    logf.close()
 
 
 if __name__ == '__main__':
