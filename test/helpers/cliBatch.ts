@@ -4,7 +4,12 @@
  * reliability tests do not pay Node's and onnxruntime's start-up per case.
  */
 import * as fs from "node:fs";
-import { main } from "../../src/cli/main";
+import { installNetworkTrap } from "./networkTrap";
+
+// With LENS_NETWORK_TRAP set, every network attempt is recorded and written to argv[3] + ".network.json".
+const trap = process.env["LENS_NETWORK_TRAP"] ? installNetworkTrap() : null;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { main } = require("../../src/cli/main") as typeof import("../../src/cli/main");
 
 async function runAll(): Promise<void> {
   const runs = JSON.parse(fs.readFileSync(process.argv[2]!, "utf8")) as string[][];
@@ -26,6 +31,7 @@ async function runAll(): Promise<void> {
     results.push({ code, stdout, stderr });
   }
   fs.writeFileSync(process.argv[3]!, JSON.stringify(results));
+  if (trap) fs.writeFileSync(`${process.argv[3]!}.network.json`, JSON.stringify(trap.attempts));
 }
 
 void runAll();
