@@ -271,7 +271,8 @@ export function comparisonVerdict(comparison: Omit<Comparison, "verdict">): Comp
       if (lowestTokenPpl !== best) {
         sentences.push(
           `Per token, ${lowestTokenPpl.model.name} looks better (token perplexity ${formatPerplexity(lowestTokenPpl.metrics.tokenPerplexity!)} against ${formatPerplexity(best.metrics.tokenPerplexity!)}), ` +
-            `but only because its tokens are shorter (${fixed(lowestTokenPpl.metrics.bytesPerToken ?? 0, 2)} bytes per token against ${fixed(best.metrics.bytesPerToken ?? 0, 2)}).`,
+            `but only because its tokens are shorter (${fixed(lowestTokenPpl.metrics.bytesPerToken ?? 0, 2)} bytes per token against ${fixed(best.metrics.bytesPerToken ?? 0, 2)}): ` +
+            `per byte it needs ${fixed(lowestTokenPpl.metrics.bitsPerByte!, 3)} bits, ${fixed((lowestTokenPpl.metrics.bitsPerByte! / bpbBest - 1) * 100, 0)}% more than ${best.model.name}.`,
         );
       } else {
         const other = byTokenPpl[byTokenPpl.length - 1]!.e;

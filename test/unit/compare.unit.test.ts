@@ -106,6 +106,8 @@ describe("compare: hand-computed values on a small text", () => {
     const fewer = ((1 - Math.log2(1000) / 4 / 3) * 100).toFixed(1); // 17.0
     assert.ok(v.sentence.includes(`words is better per byte, ${(Math.log2(1000) / 4).toFixed(3)} against 3.000 bits per byte for bytes (${fewer}% fewer bits)`), v.sentence);
     assert.match(v.sentence, /Per token, bytes looks better \(token perplexity 8\.00 against 1000\)/);
+    const more = ((3 / (Math.log2(1000) / 4) - 1) * 100).toFixed(0); // 20
+    assert.ok(v.sentence.includes(`per byte it needs 3.000 bits, ${more}% more than words.`), v.sentence);
   });
 
   test("the same tokenizer twice: token perplexity is called comparable", async () => {
