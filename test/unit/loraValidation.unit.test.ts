@@ -82,7 +82,7 @@ test("each adapter lowers perplexity on its own domain, matching the model kit's
     const got = await evaluate(row.adapter, domain);
     assertMatches(got, row[domain], `${row.adapter} on ${domain}`);
     assert.ok(got.tokenPerplexity < base[domain].tokenPerplexity, `${row.adapter} on ${domain}: ${got.tokenPerplexity} is not below the base's ${base[domain].tokenPerplexity}`);
-    process.stdout.write(`# ${row.adapter} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)}, base ${base[domain].tokenPerplexity.toFixed(4)})\n`);
+    process.stdout.write(`${row.adapter} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)}, base ${base[domain].tokenPerplexity.toFixed(4)})\n`);
   }
 });
 
@@ -91,7 +91,7 @@ test("the full table: base and every adapter on both domains", { skip: skip || (
     for (const domain of ["code", "prose"] as const) {
       const got = await evaluate(row.adapter, domain);
       assertMatches(got, row[domain], `${row.adapter ?? "base"} on ${domain}`);
-      process.stdout.write(`# ${row.adapter ?? "base"} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} bits/byte ${got.bitsPerByte.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)} / ${row[domain].bitsPerByte.toFixed(4)})\n`);
+      process.stdout.write(`${row.adapter ?? "base"} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} bits/byte ${got.bitsPerByte.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)} / ${row[domain].bitsPerByte.toFixed(4)})\n`);
     }
   }
 });
