@@ -1,0 +1,68 @@
+/**
+ * LoRA adapters as a user switches them: from the command palette's multi-select pick, with the
+ * status bar's perplexity changing and naming the adapter.
+ */
+import * as assert from "assert";
+import * as path from "path";
+import * as vscode from "vscode";
+import { ui, skipWithoutUi } from "../uiBridge";
+
+const EXTENSION_ID = "perplexity-lens.perplexity-lens";
+const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
+const ADAPTER = "markdown-prose";
+
+/** The status bar text once scoring has settled ("ppl 63.3 · 1.679 bpb · markdown-prose"). */
+function settledStatus(accept: (text: string) => boolean = () => true): Promise<string> {
+  return ui.until(
+    "a settled perplexity in the status bar",
+    async () => {
+      const text = (await ui.query(STATUS_ITEM))[0]?.text ?? "";
+      return /ppl\s+[\d,.]+/.test(text) && !/~|scoring|loading/.test(text) && accept(text) ? text : undefined;
+    },
+    180_000,
+  );
+}
+
+const ppl = (status: string): number => Number(/ppl\s+([\d,.]+)/.exec(status)?.[1]?.replace(/,/g, "") ?? NaN);
+
+/** Opens Toggle LoRA Adapter… from the palette and flips `name` in its multi-select list. */
+async function toggleFromPalette(name: string): Promise<void> {
+  await ui.runCommand("Perplexity Lens: Toggle LoRA Adapter…");
+  const row = `.quick-input-widget .quick-input-list .monaco-list-row:has-text(${JSON.stringify(name)})`;
+  assert.ok(await ui.waitFor(row, { state: "visible", timeoutMs: 30_000 }), `no ${name} in the adapter list`);
+  // In a multi-select pick, clicking a row flips its checkbox; OK accepts the whole selection.
+  await ui.click(row);
+  await ui.click('.quick-input-widget .monaco-button:has-text("OK")');
+}
+
+describe("LoRA adapters", () => {
+  let file: string;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    await ext.activate();
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, "no workspace folder");
+    file = path.join(folder.uri.fsPath, "prose.md");
+  });
+
+  it("toggling an adapter from the command palette changes the status bar's perplexity", async function () {
+    skipWithoutUi(this);
+    this.timeout(300_000);
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    await vscode.commands.executeCommand("perplexityLens.scoreDocument");
+    const base = await settledStatus((t) => !t.includes(ADAPTER));
+
+    await toggleFromPalette(ADAPTER);
+    // The adapter's name shows at once; the document is then rescored with it.
+    const withAdapter = await settledStatus((t) => t.includes(ADAPTER) && ppl(t) !== ppl(base));
+    await ui.screenshot("lora-on");
+
+    // And off again: the base model's perplexity comes back.
+    await toggleFromPalette(ADAPTER);
+    const off = await settledStatus((t) => !t.includes(ADAPTER) && ppl(t) !== ppl(withAdapter));
+    assert.ok(Math.abs(ppl(off) - ppl(base)) / ppl(base) < 1e-3, `${base} → ${withAdapter} → ${off}`);
+  });
+});
