@@ -11,13 +11,17 @@
  * For each scored row x (one position) and its target token t:
  *   ls = LogSoftmax(x) = x − (m + ln Σ_k exp(x_k − m)), m = max_k x_k   (onnxruntime's stable kernel, float32)
  *   logprob(t) = ls_t;   entropy H = −Σ_k exp(ls_k) · ls_k;   rank(t) = 1 + #{k : x_k > x_t} (ties share the best rank)
- *   top-k: TopK(ls) (largest, sorted; equal values: lower index first).
+ *   top-k: TopK(ls) (largest, sorted; equal values: lower index first); for a vocabulary of known size, in two stages
+ *   (the blocks with the k largest maxima, then TopK within them), which gives the same result.
  * The results are float32-accurate (|error| ≲ 1e-6 nats against float64, checked in the unit tests); a row whose
  * results are not finite (e.g. −inf logits) is recomputed in float64 by tokenDistribution.scorePosition.
  */
 import * as ort from "onnxruntime-node";
 import { encodeModel, FLOAT, INT64, FLOAT16, type GraphParts } from "./onnxEncoder";
 import { halfRowToFloat, scorePosition, type PositionScore } from "./tokenDistribution";
+
+/** The most alternatives a scoring may ask for (the engine refuses more). */
+export const MAX_TOP_K = 100;
 
 /** Prefix of every name the statistics add to a model's graph. */
 export const STATS_PREFIX = "perplexity_lens_stats/";
@@ -50,7 +54,7 @@ export function statsNames(prefix: string): StatsNames {
  * The statistics nodes over `logitsName` ([1, seq, vocab]): rows [first_row, seq) are scored against `targets`
  * ([1, seq − first_row, 1]); `vocab` limits a padded logits row to the tokenizer's part when it is smaller.
  */
-export function statsGraphParts(logitsName: string, logitsType: "float32" | "float16", prefix: string): GraphParts {
+export function statsGraphParts(logitsName: string, logitsType: "float32" | "float16", prefix: string, vocab: number | null = null): GraphParts {
   const n = statsNames(prefix);
   const p = (s: string): string => `${prefix}${s}`;
   const nodes: GraphParts["nodes"] = [];
@@ -70,15 +74,54 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
     { op: "Greater", inputs: [p("rows"), p("target_logit")], outputs: [p("above")], name: p("greater") },
     { op: "Cast", inputs: [p("above")], outputs: [p("above_float")], ints: { to: FLOAT }, name: p("cast_above") },
     { op: "ReduceSum", inputs: [p("above_float"), p("axis2")], outputs: [n.aboveCount], ints: { keepdims: 1 }, name: p("count_above") },
-    { op: "TopK", inputs: [p("logprobs"), n.k], outputs: [n.topLogprobs, n.topIndices], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") },
   );
+  const initializers: GraphParts["initializers"] = [
+    { name: p("axis1"), dataType: INT64, dims: [1], values: [1] },
+    { name: p("axis2"), dataType: INT64, dims: [1], values: [2] },
+    { name: p("end"), dataType: INT64, dims: [1], values: [2 ** 53 - 1] },
+  ];
+  const block = vocab === null ? 0 : Math.min(Math.floor(Math.sqrt(vocab)), Math.floor(vocab / MAX_TOP_K));
+  if (vocab === null || block < 8) {
+    nodes.push({ op: "TopK", inputs: [p("logprobs"), n.k], outputs: [n.topLogprobs, n.topIndices], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") });
+  } else {
+    // Two-stage top-k (a full TopK over the vocabulary costs as much as the output projection): the k best entries
+    // lie in the k blocks with the largest maxima, so take those blocks, in vocabulary order (ties then resolve to the
+    // lower id, as a full TopK does), and run TopK over their k · block entries only.
+    const blocks = Math.ceil(vocab / block);
+    const padded = blocks * block;
+    let source = p("logprobs");
+    if (padded > vocab) {
+      nodes.push({ op: "Pad", inputs: [p("logprobs"), p("pads"), p("pad_value")], outputs: [p("logprobs_padded")], name: p("pad") });
+      initializers.push({ name: p("pads"), dataType: INT64, dims: [6], values: [0, 0, 0, 0, 0, padded - vocab] }, { name: p("pad_value"), dataType: FLOAT, dims: [], values: [-3.4e38] });
+      source = p("logprobs_padded");
+    }
+    nodes.push(
+      { op: "Reshape", inputs: [source, p("block_shape")], outputs: [p("blocks")], name: p("reshape_blocks") },
+      { op: "ReduceMax", inputs: [p("blocks")], outputs: [p("block_max")], intLists: { axes: [3] }, ints: { keepdims: 0 }, name: p("block_max") },
+      { op: "TopK", inputs: [p("block_max"), n.k], outputs: [p("best_block_max"), p("best_blocks")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_blocks") },
+      { op: "TopK", inputs: [p("best_blocks"), n.k], outputs: [p("blocks_in_order"), p("unused_order")], ints: { axis: -1, largest: 0, sorted: 1 }, name: p("order_blocks") },
+      { op: "Unsqueeze", inputs: [p("blocks_in_order"), p("axis3")], outputs: [p("blocks_in_order4")], name: p("unsqueeze_blocks") },
+      { op: "Expand", inputs: [p("blocks_in_order4"), p("block_expand")], outputs: [p("block_index")], name: p("expand_blocks") },
+      { op: "GatherElements", inputs: [p("blocks"), p("block_index")], outputs: [p("chosen")], ints: { axis: 2 }, name: p("gather_blocks") },
+      { op: "Reshape", inputs: [p("chosen"), p("candidate_shape")], outputs: [p("candidates")], name: p("reshape_candidates") },
+      { op: "TopK", inputs: [p("candidates"), n.k], outputs: [n.topLogprobs, p("candidate_index")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") },
+      { op: "Div", inputs: [p("candidate_index"), p("block_size")], outputs: [p("slot")], name: p("slot") },
+      { op: "Mod", inputs: [p("candidate_index"), p("block_size")], outputs: [p("within")], name: p("within") },
+      { op: "GatherElements", inputs: [p("blocks_in_order"), p("slot")], outputs: [p("block_of")], ints: { axis: 2 }, name: p("block_of") },
+      { op: "Mul", inputs: [p("block_of"), p("block_size")], outputs: [p("block_start")], name: p("block_start") },
+      { op: "Add", inputs: [p("block_start"), p("within")], outputs: [n.topIndices], name: p("top_index") },
+    );
+    initializers.push(
+      { name: p("block_shape"), dataType: INT64, dims: [4], values: [0, 0, blocks, block] },
+      { name: p("axis3"), dataType: INT64, dims: [1], values: [3] },
+      { name: p("block_expand"), dataType: INT64, dims: [4], values: [1, 1, 1, block] },
+      { name: p("candidate_shape"), dataType: INT64, dims: [3], values: [0, 0, -1] },
+      { name: p("block_size"), dataType: INT64, dims: [], values: [block] },
+    );
+  }
   return {
     nodes,
-    initializers: [
-      { name: p("axis1"), dataType: INT64, dims: [1], values: [1] },
-      { name: p("axis2"), dataType: INT64, dims: [1], values: [2] },
-      { name: p("end"), dataType: INT64, dims: [1], values: [2 ** 53 - 1] },
-    ],
+    initializers,
     inputs: [
       { name: n.targets, elemType: INT64, shape: [1, p("rows"), 1] },
       { name: n.firstRow, elemType: INT64, shape: [1] },

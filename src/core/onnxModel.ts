@@ -173,7 +173,9 @@ export function fuseStatistics(bytes: Uint8Array): Uint8Array | null {
   const logits = proto.graph.outputs.find((o) => o.name === "logits");
   if (!logits || (logits.elemType !== 1 && logits.elemType !== 10)) return null;
   if (proto.graph.nodes.some((n) => n.name.startsWith(STATS_PREFIX)) || proto.graph.inputs.some((i) => i.name.startsWith(STATS_PREFIX))) return null;
-  return appendToGraph(bytes, proto.graphField, encodeGraphFields(statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX)));
+  const vocabDim = logits.shape?.[2];
+  const vocab = typeof vocabDim === "number" && vocabDim > 0 ? vocabDim : null;
+  return appendToGraph(bytes, proto.graphField, encodeGraphFields(statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX, vocab)));
 }
 
 function intTensor(type: "int64" | "int32", values: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -250,6 +252,11 @@ export class OnnxCausalLm {
     }
     this.resetLoraFeeds();
     for (const [name, tensor] of feeds) this.loraFeeds.set(name, tensor);
+  }
+
+  /** The LoRA feeds in use now (a copy), so a caller that swaps them for a while can put them back. */
+  get currentLoraFeeds(): ReadonlyMap<string, ort.Tensor> {
+    return new Map(this.loraFeeds);
   }
 
   private resetLoraFeeds(): void {

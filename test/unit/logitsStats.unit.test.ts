@@ -88,3 +88,38 @@ describe("statistics inside the engine", () => {
     await engine.dispose();
   });
 });
+
+describe("two-stage top-k over a vocabulary of known size", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-topk-"));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test("equals the float64 reference, ties and padding included (vocabulary 1234: blocks of 12, padded)", async () => {
+    const words = Array.from({ length: 1233 }, (_, i) => `w${i}`);
+    const rand = seededRandom(9);
+    const row = words.map(() => rand() * 8);
+    row[700] = 20; // ties across blocks: ids 700, 5 and 1200 share the best logit
+    row[5] = 20;
+    row[1200] = 20;
+    row[33] = 19;
+    const dir = constantWordsFolder(path.join(tmp, "wide"), words, row);
+    const text = "w700 w5 w33 w1232 w0 w1200";
+    const onnx = new Engine();
+    await onnx.loadModel(dir);
+    assert.equal(onnx.session?.signature.fusedStats, true);
+    const exact = new Engine({ statistics: "float64" });
+    await exact.loadModel(dir);
+    for (const topK of [1, 5, 100]) {
+      const a = await onnx.score(`d${topK}`, text, { topK });
+      const b = await exact.score(`d${topK}`, text, { topK });
+      a.tokens.forEach((t, j) => {
+        const u = b.tokens[j]!;
+        assert.deepEqual(t.top.map((x) => x.id), u.top.map((x) => x.id), `top-${topK} ids of token ${j}`);
+        t.top.forEach((x, i) => assert.ok(Math.abs(x.logprob - u.top[i]!.logprob) < 1e-5));
+        assert.equal(t.rank, u.rank);
+      });
+      if (topK >= 4) assert.deepEqual(a.tokens[0]!.top.slice(0, 4).map((x) => x.text), ["w5", "w700", "w1200", "w33"]);
+    }
+    await onnx.dispose();
+    await exact.dispose();
+  });
+});
