@@ -58,6 +58,18 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The base model's figures for a text (Engine.scoreBase): metrics only, and what the scoring cost. */
+export interface BaseDocumentScore {
+  method: MethodInfo;
+  metrics: Metrics;
+  rescore: RescoreInfo;
+}
+
+/** The key under which a document's base-model scoring keeps its own state and KV cache, apart from the document's. */
+export function baseShadowId(docId: string): string {
+  return `${docId}\u0000base`;
+}
+
 /** The engine's answer to a scoring: what the worker's ScoreResult carries besides docId/version/model. */
 export interface DocumentScore {
   method: MethodInfo;
@@ -320,6 +332,36 @@ export class Engine {
     };
   }
 
+  /**
+   * Scores `text` with the base model (no adapters) for the LoRA section's side-by-side figures, without touching
+   * document `docId`'s own state or KV cache: it runs under a shadow id (baseShadowId) that keeps its own incremental
+   * state, with top-k 0. Cost: on the feed path the zero-rank feeds are swapped in for the run and the active ones put
+   * back (no rebuild), and a rescore after an edit recomputes only the changed windows, like the document's own rescore;
+   * after an adapter switch the shadow's cache is gone with every other one, so its first run scores the whole text.
+   * Throws EngineError "badInput" on the merge path (the base weights exist only in a second session, which would cost a
+   * model load); with no effective adapters it is an ordinary scoring of the shadow.
+   */
+  scoreBase(docId: string, text: string, options: Partial<ScoreOptions> = {}, run: RunOptions = {}): Promise<BaseDocumentScore> {
+    return this.serialise(async () => {
+      const loaded = this.requireModel();
+      const active = this.activeAdapters();
+      const effective = this.adapters?.effective ?? [];
+      if (effective.length > 0 && active.mode === "merge") {
+        throw new EngineError("badInput", `The base model's perplexity is not computed in merge mode: ${loaded.info.name} has no LoRA inputs, so it would need a second session.`);
+      }
+      const model = loaded.model;
+      const activeFeeds = model.currentLoraFeeds;
+      if (effective.length > 0) model.setLoraFeeds(new Map());
+      try {
+        const scored = await this.scoreNow(baseShadowId(docId), text, { ...options, topK: 0 }, run);
+        const { adapters: _adapters, ...method } = scored.method;
+        return { method, metrics: scored.metrics, rescore: scored.rescore };
+      } finally {
+        if (effective.length > 0) model.setLoraFeeds(activeFeeds);
+      }
+    });
+  }
+
   private tokenText(loaded: LoadedModel, id: number): string {
     const cached = loaded.tokenTexts[id];
     if (cached !== undefined) return cached;
@@ -343,6 +385,8 @@ export class Engine {
   private releaseDocumentNow(docId: string): void {
     this.documents.delete(docId);
     this.cache.releaseDocument(docId);
+    const shadow = baseShadowId(docId);
+    if (this.documents.delete(shadow)) this.cache.releaseDocument(shadow);
   }
 
   /** Drops every cached key/value and document state (e.g. the adapters changed the weights). */

@@ -30,6 +30,7 @@ export function registerCommands(ctx: LensContext): void {
   command(COMMANDS.clearHighlights, () => ctx.scorer.releaseAll());
   command(COMMANDS.selectModel, () => selectModel(ctx));
   command(COMMANDS.showPanel, () => ctx.panel.reveal());
+  command(COMMANDS.openPanelInTab, () => ctx.panel.showAsTab());
   command(COMMANDS.exportTokenScores, () => exportTokenScores(ctx));
   command(COMMANDS.showLog, () => ctx.log.show());
   command(COMMANDS.toggleLoraAdapter, () => toggleLoraAdapter(ctx));

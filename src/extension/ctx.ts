@@ -14,7 +14,7 @@ import * as vscode from "vscode";
 import type { Metrics, ModelInfo } from "../core/types";
 import { computeMetrics } from "../core/metrics";
 import { isEngineError } from "../core/engineError";
-import type { AdapterList, AdapterSelection, AdaptersChanged, ScoreResult } from "../protocol/engine";
+import type { AdapterList, AdapterSelection, AdaptersChanged, BaseScore, ScoreResult } from "../protocol/engine";
 import { LensPanel } from "./panel/lensPanel";
 import {
   CONFIG_SECTION,
@@ -29,6 +29,7 @@ import { DocumentScorer, baseName, type ScorerHost } from "./documentScorer";
 import type { DocumentScoreState } from "./documentScoreState";
 import { EngineSession } from "./engineSession";
 import { LoraAdapters } from "./loraAdapters";
+import { LoraPanelSection } from "./loraPanelSection";
 import { resolveModel, type ModelEntry } from "./modelCatalog";
 import { PerplexityStatusBar } from "./statusBar";
 import { TokenDecorations } from "./tokenDecorations";
@@ -42,6 +43,7 @@ export const COMMANDS = {
   clearHighlights: "perplexityLens.clearHighlights",
   selectModel: "perplexityLens.selectModel",
   showPanel: "perplexityLens.showPanel",
+  openPanelInTab: "perplexityLens.openPanelInTab",
   exportTokenScores: "perplexityLens.exportTokenScores",
   showLog: "perplexityLens.showLog",
   toggleLoraAdapter: "perplexityLens.toggleLoraAdapter",
@@ -77,6 +79,8 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   readonly panel: LensPanel;
   /** The active LoRA adapters: one state for the palette, the status bar and the panel. */
   readonly adapters: LoraAdapters;
+  /** The panel's LoRA section: switches go through applyAdapters, it redraws from `adapters.onDidChange`. */
+  readonly loraSection: LoraPanelSection;
   /** The model documents were last scored with; adapters are cleared when it changes. */
   private lastModelPath: string | undefined;
   private readonly decorations: TokenDecorations;
@@ -106,9 +110,29 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.decorations = this.extensionLifetime.add(new TokenDecorations(this.config));
     this.statusBar = this.extensionLifetime.add(new PerplexityStatusBar(COMMANDS.showPanel));
     this.panel = this.extensionLifetime.add(
-      new LensPanel(extension.extensionUri, log, { revealToken: (uri, start, end) => void this.revealToken(uri, start, end) }),
+      new LensPanel(extension.extensionUri, log, {
+        revealToken: (uri, start, end) => void this.revealToken(uri, start, end),
+        setAdapter: (change) => void this.loraSection.setAdapter(change),
+        pageReady: () => this.loraSection.adaptersChanged(),
+      }),
     );
     this.extensionLifetime.add(this.panel.register());
+    this.loraSection = this.extensionLifetime.add(
+      new LoraPanelSection({
+        // The panel never starts the engine: adapters are listed once a model is loaded.
+        listAdapters: async () => (this.engine?.model ? this.listAdapters() : undefined),
+        applyAdapters: (selections) => this.applyAdapters(selections),
+        scoreBase: async (docUri, version, text, options) => {
+          const { session } = await this.readyEngine();
+          return session.request<BaseScore>({ type: "scoreBase", docId: docUri, version, text, options });
+        },
+        adapters: this.adapters,
+        panelOpen: () => this.panel.isOpen,
+        show: (view) => this.panel.showAdapters(view),
+        log,
+      }),
+    );
+    this.extensionLifetime.add(this.adapters.onDidChange(() => this.loraSection.adaptersChanged()));
     this.extensionLifetime.add(
       vscode.languages.registerHoverProvider(
         "*",
@@ -181,6 +205,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       if (previous?.path !== model.path) {
         this.adapters.modelLoadedIn(session);
         this.panel.showModel(model);
+        void this.loraSection.refreshList();
       }
       return await this.withAdapters(session, model);
     } catch (error) {
@@ -285,6 +310,15 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     }
     if (result) {
       this.panel.showScore(state.key, baseName(state.uri), result);
+      const config = this.config;
+      this.loraSection.documentScored({
+        docUri: state.key,
+        fileName: baseName(state.uri),
+        modelPath: state.model?.path ?? "",
+        text: state.scoredText,
+        options: { method: config.method, window: config.window, stride: config.stride, topK: config.topK },
+        result,
+      });
       void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, true);
     }
     if (this.statusEditor()?.document.uri.toString() === state.key) this.refreshStatus();
@@ -312,6 +346,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       if (!(isEngineError(error) && error.code === "cancelled")) this.log.debug(`[ctx] releasing ${docId} failed: ${errorMessage(error)}`);
     });
     this.panel.forgetDocument(docId);
+    this.loraSection.forgetDocument(docId);
     for (const editor of vscode.window.visibleTextEditors) {
       if (editor.document.uri.toString() === docId) this.decorations.clear(editor);
     }
@@ -453,6 +488,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.logConfigProblems();
     this.log.info(`[config] changed ${changed.join(", ") || "nothing"}: ${effect}`);
     this.shownFailures.clear();
+    if (changed.includes("adapterFolders")) void this.loraSection.refreshList();
     switch (effect) {
       case "restartEngine":
         this.restartEngine("engine threads or KV-cache budget changed");

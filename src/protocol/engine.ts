@@ -92,6 +92,20 @@ export interface ScoreRequest {
   options: ScoreOptions;
 }
 
+/**
+ * ext→worker: score a document's text with the base model (no LoRA adapters), for the panel's "with and without"
+ * figures, without touching the document's own cache: the worker keeps the base scoring's state under a shadow of
+ * `docId` (reused incrementally, released with the document). Answer: BaseScore. Fails with "badInput" in merge mode.
+ */
+export interface ScoreBaseRequest {
+  type: "scoreBase";
+  id: number;
+  docId: string;
+  version: number;
+  text: string;
+  options: ScoreOptions;
+}
+
 /** ext→worker: forget a document's cache and state (document closed). Answer: Ack. */
 export interface ReleaseDocumentRequest {
   type: "releaseDocument";
@@ -149,6 +163,7 @@ export interface CancelMessage {
 export type EngineRequest =
   | LoadModelRequest
   | ScoreRequest
+  | ScoreBaseRequest
   | ReleaseDocumentRequest
   | SetAdaptersRequest
   | ListAdaptersRequest
@@ -174,6 +189,16 @@ export interface ScoreResult {
   tokens: TokenScore[];
   rescore: RescoreInfo;
   cache: KvCacheStats;
+}
+
+/** The answer to ScoreBaseRequest: the base model's metrics for the text, and what the run cost. */
+export interface BaseScore {
+  kind: "baseScore";
+  docId: string;
+  version: number;
+  method: MethodInfo;
+  metrics: Metrics;
+  rescore: RescoreInfo;
 }
 
 export interface Ack {
@@ -221,7 +246,7 @@ export interface ComparisonResult {
   comparison: Comparison;
 }
 
-export type EngineAnswer = ModelLoaded | ScoreResult | Ack | AdaptersChanged | AdapterList | Stats | ComparisonResult;
+export type EngineAnswer = ModelLoaded | ScoreResult | BaseScore | Ack | AdaptersChanged | AdapterList | Stats | ComparisonResult;
 
 /** worker→ext: the answer to request `id`. */
 export interface ResponseMessage {
@@ -313,6 +338,12 @@ export function extToWorkerMessageProblem(message: unknown): string | null {
       if (!isFiniteNumber(message["version"])) return "score needs a numeric version";
       if (!isString(message["text"])) return "score needs a text string";
       if (!isScoreOptions(message["options"])) return "score needs options {method: sliding|rolling, window, stride, topK} with non-negative integers";
+      return null;
+    case "scoreBase":
+      if (!isString(message["docId"])) return "scoreBase needs a docId string";
+      if (!isFiniteNumber(message["version"])) return "scoreBase needs a numeric version";
+      if (!isString(message["text"])) return "scoreBase needs a text string";
+      if (!isScoreOptions(message["options"])) return "scoreBase needs options {method: sliding|rolling, window, stride, topK} with non-negative integers";
       return null;
     case "releaseDocument":
       return isString(message["docId"]) ? null : "releaseDocument needs a docId string";

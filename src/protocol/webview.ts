@@ -17,6 +17,7 @@
 import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo } from "../core/types";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
 import type { Comparison } from "../core/comparisonData";
+import type { AdapterMode } from "./engine";
 
 // ---------------------------------------------------------------- section data
 
@@ -71,6 +72,65 @@ export interface ComparisonView {
   comparedAt: number;
 }
 
+/** One adapter in the LoRA section: its config and whether (and how strongly) it is on. */
+export interface AdapterRow {
+  /** Its folder's name (what `setAdapter` names). */
+  name: string;
+  /** Absolute folder path (sent back in `setAdapter`, so two folders with the same name stay apart). */
+  path: string;
+  rank: number;
+  alpha: number;
+  targetModules: string[];
+  /** The domain it was trained on (adapter_config.json's "description"), or "". */
+  description: string;
+  /** On: in the active set with a non-zero scale. */
+  enabled: boolean;
+  /** Its scale when on; when off, the scale it gets when switched on again (the last one used, else 1). */
+  scale: number;
+}
+
+/** Token perplexity and bits per byte of one scoring of the document. */
+export interface PerplexityFigures {
+  tokenPerplexity: number | null;
+  bitsPerByte: number | null;
+  scoredTokens: number;
+}
+
+/** The current document with and without the active adapters, side by side (same text, same method). */
+export interface AdapterComparisonView {
+  docUri: string;
+  fileName: string;
+  /** Document version both figures belong to. */
+  version: number;
+  /** The effective adapters (non-zero scale) the "with" figures were scored with. */
+  adapters: { name: string; scale: number }[];
+  /** The base model without adapters; null while it is being scored or when it could not be (see `baseNote`). */
+  base: PerplexityFigures | null;
+  /** With the active adapters: the document's own score. */
+  withAdapters: PerplexityFigures;
+  /** Why `base` is null, or what it cost (e.g. "scored in 40 ms, 12 tokens recomputed"); "" for nothing to say. */
+  baseNote: string;
+}
+
+/** The LoRA section: the adapters the loaded model can use, the active set, and the document with and without it. */
+export interface AdaptersView {
+  /** The loaded model; null before one is loaded (the section then says how to get one). */
+  modelName: string | null;
+  adapters: AdapterRow[];
+  /** How the adapters reach the model: "feed" (graph inputs, no session rebuild), "merge" (weights patched, session rebuilt), "none" (never set). */
+  mode: AdapterMode;
+  /** How many modules of the base model the active adapters change. */
+  matchedModules: number;
+  /** One sentence per adapter folder that could not be read. */
+  problems: string[];
+  /** True while a switch asked for from the panel or the palette is running. */
+  switching: boolean;
+  /** The last switch's refusal (one sentence), until the next switch succeeds; null when none. */
+  error: string | null;
+  /** Null when no adapter is on or nothing is scored. */
+  comparison: AdapterComparisonView | null;
+}
+
 // ---------------------------------------------------------------- ext→webview
 
 /** ext→webview: the loaded model (null: none loaded yet, or loading failed). Sent on ready and on change. */
@@ -97,7 +157,13 @@ export interface ComparisonMessage {
   comparison: ComparisonView | null;
 }
 
-export type ExtToWebviewMessage = ModelMessage | DocumentMessage | CacheMessage | ComparisonMessage;
+/** ext→webview: the LoRA section (null: not known yet). Sent on ready, when the adapters or the model change, and after scores. */
+export interface AdaptersMessage {
+  type: "adapters";
+  adapters: AdaptersView | null;
+}
+
+export type ExtToWebviewMessage = ModelMessage | DocumentMessage | CacheMessage | ComparisonMessage | AdaptersMessage;
 
 // ---------------------------------------------------------------- webview→ext
 
@@ -125,7 +191,20 @@ export interface CompareMessage {
   type: "compare";
 }
 
-export type WebviewToExtMessage = ReadyMessage | RevealTokenMessage | WebviewErrorMessage | CompareMessage;
+/**
+ * webview→ext: the user switched an adapter or moved its scale slider in the LoRA section. The host applies the whole
+ * new set through LensContext.applyAdapters (as the command palette does): `enabled` false takes it out of the set,
+ * true puts it in with `scale` (0 keeps it loaded but off). Other active adapters keep their scales.
+ */
+export interface SetAdapterMessage {
+  type: "setAdapter";
+  name: string;
+  path: string;
+  enabled: boolean;
+  scale: number;
+}
+
+export type WebviewToExtMessage = ReadyMessage | RevealTokenMessage | WebviewErrorMessage | CompareMessage | SetAdapterMessage;
 
 // ---------------------------------------------------------------- persisted webview state
 
@@ -141,6 +220,8 @@ export interface PersistedPanelState {
   cache: CacheView | null;
   /** The last comparison (absent in state saved before the comparison view existed). */
   comparison?: ComparisonView | null;
+  /** The LoRA section (absent in state saved before it existed). */
+  adapters?: AdaptersView | null;
   /** Ids of the sections the user closed. */
   collapsedSections: string[];
 }
@@ -354,11 +435,51 @@ const isComparisonView = (v: unknown): boolean =>
     entry.tokens.every((t) => t.start <= t.end && t.end <= (v.text as string).length),
   ));
 
+/** The largest scale magnitude accepted (as Set LoRA Scale does); the panel's slider covers 0–2. */
+export const MAX_ADAPTER_SCALE = 10;
+
+const isPerplexityFigures = shape({ tokenPerplexity: nullable(isNumber), bitsPerByte: nullable(isNumber), scoredTokens: isCount });
+
+const isAdaptersView = shape({
+  modelName: nullable(isString),
+  adapters: arrayOf(
+    shape({
+      name: isString,
+      path: isString,
+      rank: isCount,
+      alpha: isNumber,
+      targetModules: arrayOf(isString),
+      description: isString,
+      enabled: isBoolean,
+      scale: isNumber,
+    }),
+  ),
+  mode: oneOf("feed", "merge", "none"),
+  matchedModules: isCount,
+  problems: arrayOf(isString),
+  switching: isBoolean,
+  error: nullable(isString),
+  comparison: nullable(
+    shape({
+      docUri: isString,
+      fileName: isString,
+      version: isNumber,
+      adapters: arrayOf(shape({ name: isString, scale: isNumber })),
+      base: nullable(isPerplexityFigures),
+      withAdapters: isPerplexityFigures,
+      baseNote: isString,
+    }),
+  ),
+});
+
+const isAdapterScale: Check = (v) => isNumber(v) && Math.abs(v as number) <= MAX_ADAPTER_SCALE;
+
 const extToWebviewChecks: Record<ExtToWebviewMessage["type"], Check> = {
   model: shape({ model: nullable(isModelInfo) }),
   document: shape({ document: nullable(isDocumentView) }),
   cache: shape({ cache: nullable(isCacheView) }),
   comparison: shape({ comparison: nullable(isComparisonView) }),
+  adapters: shape({ adapters: nullable(isAdaptersView) }),
 };
 
 const webviewToExtChecks: Record<WebviewToExtMessage["type"], Check> = {
@@ -366,6 +487,7 @@ const webviewToExtChecks: Record<WebviewToExtMessage["type"], Check> = {
   revealToken: (v) => shape({ docUri: isString, start: isCount, end: isCount })(v) && isRecord(v) && (v.start as number) <= (v.end as number),
   webviewError: shape({ message: isString }),
   compare: () => true,
+  setAdapter: (v) => shape({ name: isString, path: isString, enabled: isBoolean, scale: isAdapterScale })(v) && isRecord(v) && v.name !== "",
 };
 
 function checkTagged(value: unknown, checks: Record<string, Check>): boolean {
@@ -392,6 +514,7 @@ export function isPersistedPanelState(value: unknown): value is PersistedPanelSt
     document: nullable(isDocumentView),
     cache: nullable(isCacheView),
     comparison: optional(nullable(isComparisonView)),
+    adapters: optional(nullable(isAdaptersView)),
     collapsedSections: arrayOf(isString),
   })(value);
 }

@@ -54,6 +54,13 @@ async function handle(request: EngineRequest, signal: AbortSignal): Promise<Engi
         cache: result.cache,
       };
     }
+    case "scoreBase": {
+      const result = await engine.scoreBase(request.docId, request.text, request.options, {
+        signal,
+        onProgress: (done, total) => post({ type: "progress", id: request.id, done, total }),
+      });
+      return { kind: "baseScore", docId: request.docId, version: request.version, method: result.method, metrics: result.metrics, rescore: result.rescore };
+    }
     case "releaseDocument":
       await engine.releaseDocument(request.docId);
       return { kind: "ack" };

@@ -125,9 +125,46 @@ function realData() {
   ];
 }
 
+/**
+ * The LoRA section's sample: the two adapters the default model ships, one on at scale 0.75 (feed mode), and the
+ * document with and without it (the "with" figures are the document's own; the base ones 12 % higher).
+ */
+function sampleAdapters(documentMessage) {
+  const document = documentMessage?.document;
+  const modelsDir = "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k/adapters";
+  const adapter = (name, description) => ({ name, path: `${modelsDir}/${name}`, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description, enabled: false, scale: 1 });
+  const prose = { ...adapter("markdown-prose", "Markdown prose: READMEs, changelogs and documentation pages (.md) of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)"), enabled: true, scale: 0.75 };
+  const code = adapter("typescript-code", "TypeScript code: .ts sources of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)");
+  const figures = (m, factor) => ({ tokenPerplexity: m.tokenPerplexity === null ? null : m.tokenPerplexity * factor, bitsPerByte: m.bitsPerByte === null ? null : m.bitsPerByte + Math.log2(factor) / 4, scoredTokens: m.scoredTokens });
+  return {
+    type: "adapters",
+    adapters: {
+      modelName: "lens-gpt2-bpe4k",
+      adapters: [prose, code],
+      mode: "feed",
+      matchedModules: 8,
+      problems: [],
+      switching: false,
+      error: null,
+      comparison: document
+        ? {
+            docUri: document.docUri,
+            fileName: document.fileName,
+            version: document.version,
+            adapters: [{ name: prose.name, scale: prose.scale }],
+            base: figures(document.metrics, 1.12),
+            withAdapters: figures(document.metrics, 1),
+            baseNote: "base scored in 38 ms (14 tokens computed, 297 reused)",
+          }
+        : null,
+    },
+  };
+}
+
 /** The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch). */
 function sampleData(reset = false) {
   const messages = syntheticOrRealData();
+  messages.push(sampleAdapters(messages.find((m) => m.type === "document")));
   if (comparisonJsonPath) messages.push({ type: "comparison", comparison: JSON.parse(fs.readFileSync(comparisonJsonPath, "utf8")) });
   if (reset) {
     const cache = messages.find((m) => m.type === "cache")?.cache;
@@ -404,7 +441,7 @@ function page(origin, theme, mode) {
         window.__posted.push(message);
         if (message.type !== "ready") return;
         const answers = mode === "data" || mode === "reset" ? sample : mode === "empty"
-          ? [{ type: "model", model: null }, { type: "document", document: null }, { type: "cache", cache: null }]
+          ? [{ type: "model", model: null }, { type: "document", document: null }, { type: "cache", cache: null }, { type: "adapters", adapters: null }]
           : [];
         for (const answer of answers) setTimeout(() => window.postMessage(answer, "*"), 0);
       },
@@ -508,6 +545,7 @@ async function main() {
       }
     }
     await shoot(tab, `panel-${theme}`);
+    await tab.locator('vscode-collapsible[data-section="lora"]').screenshot({ path: path.join(outDir, `panel-lora-${theme}.png`) });
     await tab.close();
   }
 
@@ -532,6 +570,27 @@ async function main() {
     console.log(`click → ${JSON.stringify(reveal)}`);
   }
   if (posted[0]?.type !== "ready") problems.push(`the first message posted was ${JSON.stringify(posted[0])}, not ready`);
+
+  // The LoRA section's switch and slider ask the extension to apply the change (the host answers with the new state).
+  await wide.click('[data-adapter="typescript-code"] vscode-checkbox');
+  await wide.waitForTimeout(100);
+  await wide.evaluate(() => {
+    const slider = /** @type {HTMLInputElement | null} */ (document.querySelector('[data-adapter="markdown-prose"] input[type="range"]'));
+    if (!slider) return;
+    slider.value = "1.5";
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    slider.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  const loraPosts = (await wide.evaluate(() => /** @type {any} */ (window).__posted)).filter((m) => m.type === "setAdapter");
+  const switchedOn = loraPosts.find((m) => m.name === "typescript-code");
+  const scaled = loraPosts.find((m) => m.name === "markdown-prose");
+  if (!switchedOn || switchedOn.enabled !== true || switchedOn.scale !== 1 || !scaled || scaled.enabled !== true || scaled.scale !== 1.5) {
+    problems.push(`the LoRA controls posted ${JSON.stringify(loraPosts)}`);
+  } else {
+    console.log(`switch → ${JSON.stringify(switchedOn)}; slider → ${JSON.stringify(scaled)}`);
+  }
+  const shownScale = await wide.evaluate(() => document.querySelector('[data-adapter="markdown-prose"] .lora-scale-value')?.textContent);
+  if (shownScale !== "1.50") problems.push(`the slider's value reads ${JSON.stringify(shownScale)} after moving it to 1.5`);
 
   // Collapse the Model section, then reload with a host that posts nothing: state comes from getState.
   await wide.click('vscode-collapsible[data-section="model"] .collapsible-header');

@@ -2,6 +2,7 @@
  * Entry of the panel's webview bundle (dist/webview/webview.js). Imports only the web components the
  * panel uses, so the bundle stays small.
  */
+import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import "@vscode-elements/elements/dist/vscode-collapsible/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-bar/index.js";
 import "./panel.css";

@@ -9,11 +9,12 @@ import { h } from "./dom";
 import { cacheSection } from "./sections/cacheSection";
 import { comparisonSection } from "./sections/comparisonSection";
 import { documentSection } from "./sections/documentSection";
+import { loraSection } from "./sections/loraSection";
 import { modelSection } from "./sections/modelSection";
 import type { PanelData, PanelSection, SectionContext } from "./sections/section";
 
-/** In display order. The LoRA section and the comparison view go here when they exist. */
-export const panelSections: readonly PanelSection[] = [documentSection, cacheSection, modelSection, comparisonSection];
+/** In display order: the LoRA section next to the document whose perplexity it compares. */
+export const panelSections: readonly PanelSection[] = [documentSection, loraSection, cacheSection, modelSection, comparisonSection];
 
 interface MountedSection {
   section: PanelSection;
@@ -27,7 +28,7 @@ export interface PanelHost {
 }
 
 export class PanelApp {
-  private data: PanelData = { model: null, document: null, cache: null, comparison: null };
+  private data: PanelData = { model: null, document: null, cache: null, comparison: null, adapters: null };
   private readonly collapsed = new Set<string>();
   private readonly mounted: MountedSection[] = [];
   private readonly context: SectionContext;
@@ -41,7 +42,13 @@ export class PanelApp {
   ) {
     this.context = { post: (message) => this.host.post(message), chartWidth: 300 };
     if (restored) {
-      this.data = { model: restored.model, document: restored.document, cache: restored.cache, comparison: restored.comparison ?? null };
+      this.data = {
+        model: restored.model,
+        document: restored.document,
+        cache: restored.cache,
+        comparison: restored.comparison ?? null,
+        adapters: restored.adapters ?? null,
+      };
       for (const id of restored.collapsedSections) this.collapsed.add(id);
     }
     this.context.chartWidth = this.measureChartWidth();
@@ -85,6 +92,9 @@ export class PanelApp {
         return;
       case "comparison":
         this.update("comparison", message.comparison);
+        return;
+      case "adapters":
+        this.update("adapters", message.adapters);
         return;
     }
   }

@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import type { KvCacheStats, ModelInfo, RescoreInfo } from "../../core/types";
 import type { ScoreResult } from "../../protocol/engine";
-import type { CacheView, ComparisonView, DocumentView, ExtToWebviewMessage, WebviewToExtMessage } from "../../protocol/webview";
+import type { AdaptersView, CacheView, ComparisonView, DocumentView, ExtToWebviewMessage, SetAdapterMessage, WebviewToExtMessage } from "../../protocol/webview";
 import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../core/documentStats";
 import { LatestWinsThrottle } from "./latestWinsThrottle";
 import { panelHtml, panelWebviewOptions } from "./panelHtml";
@@ -9,14 +9,19 @@ import { WebviewConnection } from "./webviewConnection";
 
 /**
  * What the panel asks the rest of the extension to do. The LoRA section (issue "LoRA adapters…") adds
- * `setAdapter`, the comparison view (issue "Compare tokenizers…") adds `compare`.
+ * `setAdapter`; the comparison view (issue "Compare tokenizers…") fires `onDidRequestComparison`.
  */
 export interface LensPanelHandlers {
   /** Reveal and select [start, end) (UTF-16 offsets) in the document with this URI. */
   revealToken(docUri: string, start: number, end: number): void;
+  /** The LoRA section's switch or scale slider moved: apply the new set (LensContext.applyAdapters). */
+  setAdapter(change: SetAdapterMessage): void;
+  /** A page (view or tab) loaded and was sent every section: work done only for an open panel can start. */
+  pageReady?(): void;
 }
 
-type Section = "model" | "document" | "cache" | "comparison";
+type Section = "model" | "document" | "cache" | "comparison" | "adapters";
+const allSections: readonly Section[] = ["model", "document", "cache", "comparison", "adapters"];
 
 /** A score result not yet turned into what the panel shows: only the latest one per flush is. */
 interface PendingScore {
@@ -59,6 +64,7 @@ export class LensPanel implements vscode.Disposable {
   private lastRescore: RescoreInfo | null = null;
   private readonly history = new RescoreHistory(40);
   private comparison: ComparisonView | null = null;
+  private adapters: AdaptersView | null = null;
   private readonly comparisonRequests = new vscode.EventEmitter<void>();
   /** The comparison view's "Compare…" button: the listener runs Compare Tokenizers (src/extension/compareTokenizers.ts). */
   readonly onDidRequestComparison = this.comparisonRequests.event;
@@ -150,6 +156,17 @@ export class LensPanel implements vscode.Disposable {
     this.markDirty("comparison");
   }
 
+  /** The LoRA section: adapters, switches, mode and the document with and without them (loraPanelSection.ts). */
+  showAdapters(view: AdaptersView): void {
+    this.adapters = view;
+    this.markDirty("adapters");
+  }
+
+  /** Whether a panel page (view or tab) is open, so work done only for the panel can be skipped otherwise. */
+  get isOpen(): boolean {
+    return this.connections.size > 0;
+  }
+
   /** The document was closed: stop showing it if it is the one shown. */
   forgetDocument(docUri: string): void {
     if (this.pendingScore?.docUri === docUri) this.pendingScore = null;
@@ -221,7 +238,8 @@ export class LensPanel implements vscode.Disposable {
       case "ready":
         this.log.debug(`[panel] ${from.label} ready`);
         this.materializePendingScore();
-        for (const section of ["model", "document", "cache", "comparison"] as const) from.post(this.sectionMessage(section));
+        for (const section of allSections) from.post(this.sectionMessage(section));
+        this.handlers.pageReady?.();
         return;
       case "revealToken":
         this.handlers.revealToken(message.docUri, message.start, message.end);
@@ -231,6 +249,9 @@ export class LensPanel implements vscode.Disposable {
         return;
       case "compare":
         this.comparisonRequests.fire();
+        return;
+      case "setAdapter":
+        this.handlers.setAdapter(message);
         return;
     }
   }
@@ -296,6 +317,8 @@ export class LensPanel implements vscode.Disposable {
         return { type: "cache", cache: this.cacheView() };
       case "comparison":
         return { type: "comparison", comparison: this.comparison };
+      case "adapters":
+        return { type: "adapters", adapters: this.adapters };
     }
   }
 }

@@ -5,7 +5,7 @@
  * `panelSections` (panelApp.ts).
  */
 import type { ModelInfo } from "../../../src/core/types";
-import type { CacheView, ComparisonView, DocumentView, WebviewToExtMessage } from "../../../src/protocol/webview";
+import type { AdaptersView, CacheView, ComparisonView, DocumentView, WebviewToExtMessage } from "../../../src/protocol/webview";
 
 /** The data of every section, as last received from the extension (or restored with getState). */
 export interface PanelData {
@@ -13,6 +13,7 @@ export interface PanelData {
   document: DocumentView | null;
   cache: CacheView | null;
   comparison: ComparisonView | null;
+  adapters: AdaptersView | null;
 }
 
 export interface SectionContext {
