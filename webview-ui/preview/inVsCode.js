@@ -5,13 +5,15 @@
  * The panel in a real VS Code (code-server, through scripts/lib/codeServer.js), end to end: opens a
  * copy of sample-workspace/prose.md, runs "Perplexity Lens: Score Document", opens the Perplexity Lens
  * view, clicks the most surprising token (the editor must select it), types a few words (the KV-cache
- * section must show the rescores), and saves screenshots per theme. Run `npm run build` first.
+ * section must show the rescores), switches the markdown-prose LoRA adapter on in the panel (the status bar must
+ * name it, the panel must show the document with and without it) and off again from the command palette (the
+ * panel's switch must follow), and saves screenshots per theme. Run `npm run build` first.
  *
  *   node webview-ui/preview/inVsCode.js [--out DIR] [--theme "Default Dark Modern"]...
  *
  * Themes default to Default Dark Modern, Default Light Modern and Default High Contrast. Screenshots go
  * to DIR (default /tmp/perplexity-lens-in-vscode): workbench-<theme>.png after the click,
- * live-<theme>.png after typing. Exit code 1 when a check fails.
+ * live-<theme>.png after typing, lora-<theme>.png with the adapter on. Exit code 1 when a check fails.
  */
 const fs = require("fs");
 const os = require("os");
@@ -92,6 +94,8 @@ async function runTheme(theme, problems) {
     if (!selected) problems.push(`${theme}: clicking a surprising token selected nothing in the editor`);
     await page.screenshot({ path: path.join(outDir, `workbench-${slug}.png`) });
 
+    await checkLora(page, frame, theme, slug, problems);
+
     await editor.click();
     await page.keyboard.press("Control+End");
     for (const word of ["\nThe", " parser", " is", " fast."]) {
@@ -116,6 +120,69 @@ async function runTheme(theme, problems) {
     await server.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+const STATUS_ITEM = '[id="perplexity-lens.perplexity-lens.perplexityLens.status"]';
+const ADAPTER = "markdown-prose";
+
+/** The status bar's text once `accept` holds, or the last text seen after the timeout. */
+async function statusText(page, accept, timeoutMillis) {
+  const deadline = Date.now() + timeoutMillis;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = (await page.locator(STATUS_ITEM).first().textContent().catch(() => "")) ?? "";
+    if (accept(text)) return text;
+    await page.waitForTimeout(500);
+  }
+  return text;
+}
+
+/**
+ * The LoRA section and the command palette show one state: switched on in the panel, the status bar names the adapter
+ * and the panel compares the document with and without it; switched off from the palette, the panel's switch follows.
+ * @param {import("playwright-core").Page} page
+ * @param {import("playwright-core").Frame} frame
+ */
+async function checkLora(page, frame, theme, slug, problems) {
+  const toggle = frame.locator(`[data-adapter="${ADAPTER}"] vscode-checkbox`);
+  const listed = await toggle.waitFor({ state: "attached", timeout: 60_000 }).then(() => true, () => false);
+  if (!listed) {
+    problems.push(`${theme}: the LoRA section never listed ${ADAPTER}`);
+    return;
+  }
+  await frame.locator('vscode-collapsible[data-section="lora"]').scrollIntoViewIfNeeded();
+  await toggle.click();
+  const status = await statusText(page, (t) => t.includes(ADAPTER) && /ppl\s+[\d,.]+/.test(t) && !/~|scoring|loading/.test(t), 90_000);
+  if (!status.includes(ADAPTER)) problems.push(`${theme}: after switching ${ADAPTER} on in the panel the status bar reads ${JSON.stringify(status)}`);
+  await frame.waitForFunction(() => /\d/.test(document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? ""), undefined, { timeout: 90_000 }).catch(() => undefined);
+  const shown = await frame.evaluate((name) => ({
+    on: document.querySelector(`[data-adapter="${name}"]`)?.classList.contains("lora-on") ?? false,
+    base: document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? "",
+    with: document.querySelector('.lora-figures td[data-figure="with"]')?.textContent ?? "",
+    note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
+    mode: document.querySelector(".lora-mode")?.getAttribute("data-mode") ?? "",
+  }), ADAPTER);
+  console.log(`${theme}: LoRA on from the panel: status ${JSON.stringify(status)}, panel ${JSON.stringify(shown)}`);
+  if (!shown.on || !/\d/.test(shown.base) || !/\d/.test(shown.with) || shown.base === shown.with) problems.push(`${theme}: with ${ADAPTER} on the LoRA section shows ${JSON.stringify(shown)}`);
+  await frame.locator(".lora-comparison").scrollIntoViewIfNeeded().catch(() => undefined);
+  await page.screenshot({ path: path.join(outDir, `lora-${slug}.png`) });
+
+  // Off again from the command palette: the panel's switch follows.
+  await page.keyboard.press("F1");
+  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+  await page.keyboard.type("Perplexity Lens: Toggle LoRA Adapter");
+  await page.waitForTimeout(800);
+  await page.keyboard.press("Enter");
+  const row = page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: ADAPTER }).first();
+  await row.waitFor({ state: "visible", timeout: 30_000 });
+  await row.click();
+  await page.locator('.quick-input-widget .monaco-button:has-text("OK")').click();
+  const off = await frame
+    .waitForFunction((name) => document.querySelector(`[data-adapter="${name}"]`)?.classList.contains("lora-on") === false, ADAPTER, { timeout: 60_000 })
+    .then(() => true, () => false);
+  const statusOff = await statusText(page, (t) => !t.includes(ADAPTER), 30_000);
+  console.log(`${theme}: LoRA off from the palette: panel switch off ${off}, status ${JSON.stringify(statusOff)}`);
+  if (!off || statusOff.includes(ADAPTER)) problems.push(`${theme}: after switching ${ADAPTER} off from the palette the panel switch is ${off ? "off" : "on"} and the status bar reads ${JSON.stringify(statusOff)}`);
 }
 
 async function main() {
