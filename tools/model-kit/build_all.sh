@@ -14,7 +14,7 @@ BPE4K_STEPS=${BPE4K_STEPS:-900}
 BPE4K_STEPS2=${BPE4K_STEPS2:-300}
 BYTE_STEPS=${BYTE_STEPS:-1050}
 LLAMA_STEPS=${LLAMA_STEPS:-500}
-ADAPTER_STEPS=${ADAPTER_STEPS:-120}
+ADAPTER_STEPS=${ADAPTER_STEPS:-300}
 mkdir -p work logs
 LOG="$KIT/logs/build_all.log"
 : > "$LOG"
@@ -46,8 +46,8 @@ wait $P1; wait $P2
 tail -n1 logs/train-lens-llama-sp.log logs/train-lens-gpt2-bpe4k.log | tee -a "$LOG"
 
 step "train the two LoRA adapters ($ADAPTER_STEPS steps each) in parallel"
-$PY train.py --name lens-gpt2-bpe4k --adapter markdown-prose --domain prose --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 > work/train-adapter-prose.out 2>&1 & P1=$!
-$PY train.py --name lens-gpt2-bpe4k --adapter typescript-code --domain code --steps "$ADAPTER_STEPS" --warmup 10 --lr 2e-3 --min-lr 2e-4 > work/train-adapter-code.out 2>&1 & P2=$!
+$PY train.py --name lens-gpt2-bpe4k --adapter markdown-prose --domain prose --steps "$ADAPTER_STEPS" --warmup 10 --lr 4e-3 --min-lr 4e-4 --seed 3 > work/train-adapter-prose.out 2>&1 & P1=$!
+$PY train.py --name lens-gpt2-bpe4k --adapter typescript-code --domain code --steps "$ADAPTER_STEPS" --warmup 10 --lr 4e-3 --min-lr 4e-4 --seed 3 > work/train-adapter-code.out 2>&1 & P2=$!
 wait $P1; wait $P2
 tail -n1 logs/train-lens-gpt2-bpe4k.*.log | tee -a "$LOG"
 
