@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Engine, baseShadowId } from "../../src/core/engine";
-import { extToWorkerMessageProblem, type AdapterInfo, type AdapterSelection, type AdaptersChanged, type BaseScore, type ScoreResult } from "../../src/protocol/engine";
+import { EngineClient } from "../../src/worker/engineClient";
+import { extToWorkerMessageProblem, type AdapterInfo, type AdapterSelection, type AdaptersChanged, type BaseScore, type ModelLoaded, type ScoreResult } from "../../src/protocol/engine";
 import {
   isExtToWebviewMessage,
   isPersistedPanelState,
@@ -369,5 +370,23 @@ test("engine: scoreBase refuses in merge mode, in one sentence", { skip: !(avail
     await assert.rejects(merged.scoreBase("doc", TEXT, OPTIONS), /merge mode.*second session/);
   } finally {
     await merged.dispose();
+  }
+});
+
+test("worker: scoreBase round trip through EngineClient; the base figures match a score with the adapter off", { skip: !available && "the embedded models are not built" }, async () => {
+  const client = new EngineClient(path.resolve(__dirname, "../../src/worker/engineWorker.js"), () => undefined);
+  try {
+    await client.request<ModelLoaded>({ type: "loadModel", path: MODEL, source: "embedded", kvBudgetBytes: 64 * 1024 * 1024, threads: 1 });
+    const plain = await client.request<ScoreResult>({ type: "score", docId: "d", version: 1, text: TEXT, options: OPTIONS });
+    await client.request<AdaptersChanged>({ type: "setAdapters", adapters: [{ name: "markdown-prose", scale: 1 }] });
+    const withAdapter = await client.request<ScoreResult>({ type: "score", docId: "d", version: 1, text: TEXT, options: OPTIONS });
+    const base = await client.request<BaseScore>({ type: "scoreBase", docId: "d", version: 1, text: TEXT, options: OPTIONS });
+    assert.equal(base.kind, "baseScore");
+    assert.equal(base.version, 1);
+    assert.equal(base.metrics.nll, plain.metrics.nll);
+    assert.notEqual(base.metrics.nll, withAdapter.metrics.nll);
+    assert.deepEqual(withAdapter.method.adapters, [{ name: "markdown-prose", scale: 1 }]);
+  } finally {
+    await client.dispose();
   }
 });
