@@ -5,7 +5,7 @@
  * (ids and offsets equal, log-probabilities and entropies within 1e-5, ranks equal), offsets must be valid and cover
  * the text, and every number must be finite or null.
  *
- * Size: LENS_FUZZ_TEXTS (default 10) texts × LENS_FUZZ_EDITS (default 5) edits; LENS_FUZZ_SEED picks the sequence.
+ * Size: LENS_FUZZ_TEXTS (default 12) texts × LENS_FUZZ_EDITS (default 6) edits; LENS_FUZZ_SEED picks the sequence.
  * The run prints texts × edits × tokens for the closing note.
  */
 import { test, after, before } from "node:test";
@@ -19,8 +19,8 @@ import { assertFiniteOrNull } from "../helpers/reliabilityChecks";
 
 const embeddedDir = path.resolve(__dirname, "../../../models/lens-gpt2-bpe4k");
 const hasEmbedded = fs.existsSync(path.join(embeddedDir, "onnx", "model.onnx"));
-const TEXTS = Number(process.env["LENS_FUZZ_TEXTS"] ?? 10);
-const EDITS = Number(process.env["LENS_FUZZ_EDITS"] ?? 5);
+const TEXTS = Number(process.env["LENS_FUZZ_TEXTS"] ?? 12);
+const EDITS = Number(process.env["LENS_FUZZ_EDITS"] ?? 6);
 const SEED = Number(process.env["LENS_FUZZ_SEED"] ?? 20261127);
 const TOLERANCE = 1e-5;
 
