@@ -89,6 +89,8 @@ export function openModelBundle(dirInput: string): ModelBundle {
   const onnxFile = ONNX_CANDIDATES.find((candidate) => fs.existsSync(path.join(dir, candidate)));
   if (onnxFile === undefined) throw new ModelBundleError(`The model folder ${dir} has no ONNX graph (expected one of ${ONNX_CANDIDATES.join(", ")}).`);
   const onnxPath = path.join(dir, onnxFile);
+  // A folder under a graph's name would otherwise fail later with a bare EISDIR that names neither file nor expectation.
+  if (!fs.statSync(onnxPath).isFile()) throw new ModelBundleError(`${onnxPath} is not a file (expected an ONNX model file).`);
 
   const files: { name: string; bytes: number }[] = [];
   const onnxDir = path.dirname(onnxPath);

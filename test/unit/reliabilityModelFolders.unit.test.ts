@@ -89,6 +89,18 @@ before(() => {
   add("tokenizer.json", "unparsable tokenizer.json", brokenCopy("bad-tokenizer", (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), '{"model": {"type": "BPE"')), /bad-tokenizer\/tokenizer\.json is not valid JSON \(/);
   add("tokenizer.json", "tokenizer.json without a model", brokenCopy("modelless-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => delete j["model"])), /modelless-tokenizer\/tokenizer\.json has no "model" object \(expected a Hugging Face tokenizers file\)\.$/);
   add("tokenizer.json", "tokenizer type the library does not support", brokenCopy("alien-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => ((j["model"] as Record<string, unknown>)["type"] = "HypotheticalMorpheme"))), /alien-tokenizer\/tokenizer\.json could not be used \(.*HypotheticalMorpheme/);
+  add("tokenizer.json", "unparsable tokenizer_config.json", brokenCopy("bad-tokenizer-config", (d) => fs.writeFileSync(path.join(d, "tokenizer_config.json"), "{oops")), /bad-tokenizer-config\/tokenizer_config\.json is not valid JSON \(/);
+  add("tokenizer.json", "empty vocabulary", brokenCopy("empty-vocab", (d) => editJson(d, "tokenizer.json", (j) => {
+    const model = j["model"] as Record<string, unknown>;
+    model["vocab"] = {};
+    model["merges"] = [];
+    j["added_tokens"] = [];
+  })), /empty-vocab\/tokenizer\.json could not be used \(tokenizer\.json has an empty vocabulary\)\.$/);
+  add("config.json", "config.json missing a required field", brokenCopy("thin-config", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "gpt2" }))), /thin-config\/config\.json: has no positive integer n_layer \(number of layers\)\.$/);
+  add("onnx", "a folder where the graph should be", brokenCopy("onnx-folder", (d) => {
+    fs.rmSync(path.join(d, "onnx", "model.onnx"));
+    fs.mkdirSync(path.join(d, "onnx", "model.onnx"));
+  }), /onnx-folder\/onnx\/model\.onnx is not a file \(expected an ONNX model file\)\.$/);
   add("onnx", "no ONNX graph", brokenCopy("no-onnx", (d) => fs.rmSync(path.join(d, "onnx"), { recursive: true })), /no-onnx has no ONNX graph \(expected one of onnx\/model\.onnx, model\.onnx/);
   add("onnx", "truncated .onnx", brokenCopy("truncated-onnx", (d) => replaceGraph(d, fs.readFileSync(path.join(good, "onnx", "model.onnx")).subarray(0, 4096))), /truncated-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/);
   add("onnx", "non-ONNX .onnx (text)", brokenCopy("text-onnx", (d) => replaceGraph(d, Buffer.from("This is a README, not a model.\n"))), /text-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/);
