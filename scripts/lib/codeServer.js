@@ -233,6 +233,8 @@ function writeUserSettings(userDataDir, extra = {}) {
     "chat.disableAIFeatures": true,
     "git.enabled": false,
     "window.confirmBeforeClose": "never",
+    // Tests edit the sample files; nothing may reach the disk unless a test saves.
+    "files.autoSave": "off",
     ...extra,
   };
   fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));

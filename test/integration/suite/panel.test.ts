@@ -37,6 +37,7 @@ function reusedTokens(cacheText: string): number {
 
 describe("the panel", () => {
   let file: string;
+  let original: string;
 
   before(async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
@@ -45,6 +46,7 @@ describe("the panel", () => {
     const folder = vscode.workspace.workspaceFolders?.[0];
     assert.ok(folder, "no workspace folder");
     file = path.join(folder.uri.fsPath, "prose.md");
+    original = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(file))).toString("utf8");
   });
 
   it("shows the KV-cache, model and document sections of a scored document", async function () {
@@ -102,7 +104,15 @@ describe("the panel", () => {
     }, 60_000);
     await ui.screenshot("panel-after-edit");
     assert.ok(reusedTokens(after) > 0, after);
-    // Leave the sample file as it was.
-    await vscode.commands.executeCommand("workbench.action.files.revert");
+  });
+
+  afterEach(async () => {
+    // Leave the sample file as it is in the repository (and not dirty) for the tests that follow.
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+    if (!doc || doc.getText() === original) return;
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), original);
+    await vscode.workspace.applyEdit(edit);
+    await doc.save();
   });
 });

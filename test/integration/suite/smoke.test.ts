@@ -75,6 +75,7 @@ describe("smoke: the extension in a real VS Code", () => {
     skipWithoutUi(this);
     this.timeout(90_000);
     assert.ok(await ui.waitFor(".monaco-workbench", { timeoutMs: 30_000, state: "visible" }), "the workbench did not render");
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
     await ui.quickOpen("prose.md");
 
     const editor = await ui.until("the editor to show prose.md", async () => {
@@ -82,6 +83,9 @@ describe("smoke: the extension in a real VS Code", () => {
       return active && path.basename(active.document.uri.fsPath) === "prose.md" ? active : undefined;
     });
     assert.match(editor.document.getText(), /command line arguments/);
+    // Earlier tests may have left this file scrolled: start from its top.
+    editor.selection = new vscode.Selection(0, 0, 0, 0);
+    editor.revealRange(new vscode.Range(0, 0, 0, 0), vscode.TextEditorRevealType.AtTop);
     // What the user sees: the text in the editor's DOM, and a tab for the file.
     const lines = await ui.until("rendered editor lines", async () => {
       const l = await ui.query(".monaco-editor .view-lines .view-line");
