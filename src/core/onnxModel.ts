@@ -233,7 +233,14 @@ export class OnnxCausalLm {
     try {
       session ??= typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
     } catch (e) {
-      const reason = String((e as Error).message ?? e).split("\n")[0]!.trim();
+      const full = String((e as Error).message ?? e);
+      // An operator the CPU provider lacks (a custom op, or one from a newer opset) gets its own sentence: onnxruntime's
+      // wording repeats the path and dumps the node.
+      const missingOp = /No Op registered for (\S+) with domain_version of (\d+)/.exec(full);
+      if (missingOp) {
+        throw new OnnxModelError(`${file} uses the operator ${missingOp[1]} (opset ${missingOp[2]}), which onnxruntime's CPU execution provider does not have (custom-op libraries are never loaded).`);
+      }
+      const reason = full.split("\n")[0]!.trim();
       throw new OnnxModelError(`onnxruntime could not load ${file} (${reason.replace(/\.$/, "")}).`);
     }
     logger.log("debug", `session created in ${Date.now() - started} ms for ${file}`);
