@@ -164,6 +164,21 @@ async function checkLora(page, frame, theme, slug, problems) {
   }), ADAPTER);
   console.log(`${theme}: LoRA on from the panel: status ${JSON.stringify(status)}, panel ${JSON.stringify(shown)}`);
   if (!shown.on || !/\d/.test(shown.base) || !/\d/.test(shown.with) || shown.base === shown.with) problems.push(`${theme}: with ${ADAPTER} on the LoRA section shows ${JSON.stringify(shown)}`);
+  // An edit with the adapter on: the base figures of the new version come from the worker's scoreBase.
+  const editor = page.locator(".monaco-editor .view-lines").first();
+  await editor.click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("\nAdapters change the numbers.", { delay: 20 });
+  const scoredBase = await frame
+    .waitForFunction(() => /base scored in/.test(document.querySelector(".lora-comparison .caption")?.textContent ?? ""), undefined, { timeout: 90_000 })
+    .then(() => true, () => false);
+  const afterEdit = await frame.evaluate(() => ({
+    base: document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? "",
+    with: document.querySelector('.lora-figures td[data-figure="with"]')?.textContent ?? "",
+    note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
+  }));
+  console.log(`${theme}: LoRA after an edit: ${JSON.stringify(afterEdit)}`);
+  if (!scoredBase || !/\d/.test(afterEdit.base)) problems.push(`${theme}: after an edit with ${ADAPTER} on the LoRA section shows ${JSON.stringify(afterEdit)}`);
   await frame.locator(".lora-comparison").scrollIntoViewIfNeeded().catch(() => undefined);
   await page.screenshot({ path: path.join(outDir, `lora-${slug}.png`) });
 
