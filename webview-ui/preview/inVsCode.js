@@ -162,7 +162,12 @@ async function checkLora(page, frame, theme, slug, problems) {
     note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
     mode: document.querySelector(".lora-mode")?.getAttribute("data-mode") ?? "",
   }), ADAPTER);
-  console.log(`${theme}: LoRA on from the panel: status ${JSON.stringify(status)}, panel ${JSON.stringify(shown)}`);
+  // The KV-cache section says the cache was reset by the switch (a notice until the rescore, then "last reset").
+  const resetShown = await frame
+    .waitForFunction(() => /adapter changed/.test(document.querySelector('vscode-collapsible[data-section="cache"]')?.textContent ?? ""), undefined, { timeout: 30_000 })
+    .then(() => true, () => false);
+  if (!resetShown) problems.push(`${theme}: after switching ${ADAPTER} on in the panel the KV-cache section does not say "adapter changed"`);
+  console.log(`${theme}: LoRA on from the panel: status ${JSON.stringify(status)}, panel ${JSON.stringify(shown)}, cache reset shown ${resetShown}`);
   if (!shown.on || !/\d/.test(shown.base) || !/\d/.test(shown.with) || shown.base === shown.with) problems.push(`${theme}: with ${ADAPTER} on the LoRA section shows ${JSON.stringify(shown)}`);
   // An edit with the adapter on: the base figures of the new version come from the worker's scoreBase.
   const editor = page.locator(".monaco-editor .view-lines").first();
