@@ -283,6 +283,13 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.refreshStatus();
   }
 
+  /** Ends the engine worker as a crash would; false when no engine runs. For the integration tests' hook only. */
+  simulateEngineCrash(): boolean {
+    if (!this.engine) return false;
+    this.engine.simulateCrash();
+    return true;
+  }
+
   /** Clears the suspension after a double crash (Score Document, Toggle Live Scoring). */
   resumeAfterUserAction(): void {
     if (this.liveSuspendedReason) {

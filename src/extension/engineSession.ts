@@ -39,6 +39,11 @@ export class EngineSession implements vscode.Disposable {
     return this.loadedModel;
   }
 
+  /** Ends the worker as a crash would; only the integration tests' hook calls it (see extension.ts). */
+  simulateCrash(): void {
+    this.client.simulateCrash();
+  }
+
   /** Whether two crashes stopped the worker for good. */
   get stopped(): boolean {
     return this.client.stopped;

@@ -10,7 +10,16 @@ import { LensContext, errorMessage } from "./ctx";
 
 let context: LensContext | undefined;
 
-export function activate(extensionContext: vscode.ExtensionContext): void {
+/**
+ * What activate() returns to the integration tests, and only to them: VS Code hands an extension's exports to any
+ * other extension, so the hook exists only when the test runner sets PERPLEXITY_LENS_TEST_HOOKS=1.
+ */
+export interface LensTestHooks {
+  /** Ends the engine worker as a crash would; false when no engine runs. */
+  simulateEngineCrash(): boolean;
+}
+
+export function activate(extensionContext: vscode.ExtensionContext): LensTestHooks | undefined {
   const log = vscode.window.createOutputChannel("Perplexity Lens", { log: true });
   extensionContext.subscriptions.push(log);
   const started = Date.now();
@@ -20,6 +29,8 @@ export function activate(extensionContext: vscode.ExtensionContext): void {
     registerCommands(context);
     registerCompareTokenizers(context);
     log.info(`[activate] Perplexity Lens ${String(extensionContext.extension.packageJSON.version)} activated in ${Date.now() - started} ms`);
+    const lens = context;
+    return process.env.PERPLEXITY_LENS_TEST_HOOKS === "1" ? { simulateEngineCrash: () => lens.simulateEngineCrash() } : undefined;
   } catch (error) {
     const message = `Perplexity Lens failed to start: ${errorMessage(error)}`;
     log.error(`[activate] ${message}${error instanceof Error && error.stack ? `\n${error.stack}` : ""}`);

@@ -163,6 +163,14 @@ export class EngineClient {
     return this.crashes >= 2;
   }
 
+  /**
+   * Ends the worker as a crash would (tests of what the user sees after a crash). Not a way to stop the engine:
+   * that is dispose().
+   */
+  simulateCrash(): void {
+    if (!this.disposed) void this.worker.terminate();
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;

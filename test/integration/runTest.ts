@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     extensionTestsEnv: {
       PERPLEXITY_LENS_TEST_OUTPUT: path.join(root, "test-output"),
       PERPLEXITY_LENS_REPO_ROOT: root,
+      // Lets the suite end the engine worker as a crash would (src/extension/extension.ts, LensTestHooks).
+      PERPLEXITY_LENS_TEST_HOOKS: "1",
     },
   });
 }

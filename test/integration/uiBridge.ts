@@ -8,6 +8,7 @@
  * and UI checks call `skipWithoutUi(this)`.
  */
 import * as http from "http";
+import * as vscode from "vscode";
 import type { Context } from "mocha";
 
 export interface ElementInfo {
@@ -151,4 +152,20 @@ export const ui = new UiBridge(process.env.PERPLEXITY_LENS_UI_BRIDGE);
 /** Skips the current test when the host has no UI bridge (desktop VS Code). */
 export function skipWithoutUi(ctx: Context): void {
   if (!ui.available) ctx.skip();
+}
+
+/**
+ * The text of the first notification (toast or notification centre) that contains `fragment`: the
+ * notification centre is opened so that notifications shown while toasts are hidden are seen too.
+ */
+export async function notificationWith(fragment: string, timeoutMs = 90_000): Promise<string> {
+  return ui.until(
+    `a notification saying "${fragment}"`,
+    async () => {
+      await vscode.commands.executeCommand("notifications.showList");
+      const texts = await ui.evaluate<string[]>(`Array.from(document.querySelectorAll(".notification-list-item-message")).map((e) => e.textContent || "")`);
+      return texts.find((text) => text.includes(fragment));
+    },
+    timeoutMs,
+  );
 }

@@ -6,23 +6,10 @@
  */
 import * as assert from "assert";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi } from "../uiBridge";
+import { ui, skipWithoutUi, notificationWith } from "../uiBridge";
 
 const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
-
-/** The text of the first notification (toast or notification centre) that contains `fragment`. */
-async function notificationWith(fragment: string): Promise<string> {
-  return ui.until(
-    `a notification saying "${fragment}"`,
-    async () => {
-      await vscode.commands.executeCommand("notifications.showList");
-      const texts = await ui.evaluate<string[]>(`Array.from(document.querySelectorAll(".notification-list-item-message")).map((e) => e.textContent || "")`);
-      return texts.find((text) => text.includes(fragment));
-    },
-    90_000,
-  );
-}
 
 async function openUntitled(content: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument({ language: "markdown", content });
