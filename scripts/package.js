@@ -107,8 +107,9 @@ function packageTarget(target, version) {
   const started = Date.now();
   const r = spawnSync(
     process.execPath,
-    // No repository yet: say so instead of letting vsce ask interactively.
-    [vsce, "package", "--target", target, "--ignoreFile", ignoreFile, "--out", out, "--allow-missing-repository"],
+    // No repository yet: say so instead of letting vsce ask interactively, and keep the README's relative links
+    // (docs/screenshot.png) as they are, since there is no repository URL to rewrite them against.
+    [vsce, "package", "--target", target, "--ignoreFile", ignoreFile, "--out", out, "--allow-missing-repository", "--no-rewrite-relative-links"],
     { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] },
   );
   fs.rmSync(tmp, { recursive: true, force: true });
