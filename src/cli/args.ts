@@ -73,7 +73,14 @@ function splitScale(flag: string, value: string): { target: string; scale: numbe
   return { target: value, scale: 1 };
 }
 
-function integer(flag: string, value: string | undefined, min: number): number {
+/** `--flag=value` → ["--flag", "value"]; anything else → [arg, undefined]. */
+export function splitFlag(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf("=");
+  return arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+}
+
+/** An integer option of at least `min`, or a UsageError naming the flag. */
+export function integer(flag: string, value: string | undefined, min: number): number {
   if (value === undefined) throw new UsageError(`${flag} needs a value.`);
   if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be an integer of at least ${min}, not "${value}".`);
   return Number(value);
@@ -84,7 +91,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = splitFlag(arg);
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
       case "-h":

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { compareModels, comparisonReports, formatPerplexity, type Comparison, type ComparisonOptions, type ComparisonTarget } from "../core/compare";
 import { DEFAULT_SCORE_OPTIONS } from "../core/engine";
 import { EngineError } from "../core/engineError";
+import { UsageError as CompareUsageError, integer, splitFlag } from "./args";
 
 export const COMPARE_USAGE = `  compare FILE|- --model DIR --model DIR …
                         Score the same text with two or more models (or split it with tokenizer-only folders) and
@@ -17,7 +18,8 @@ export const COMPARE_USAGE = `  compare FILE|- --model DIR --model DIR …
                         NLL side by side, with which comparison is fair. --model takes a folder or an embedded
                         model's name; --json prints an array of {model, method, metrics}.`;
 
-export class CompareUsageError extends Error {}
+/** Usage errors of `compare` are the command line's usage errors (exit status 2). */
+export { UsageError as CompareUsageError } from "./args";
 
 export interface CompareArgs {
   file: string;
@@ -26,12 +28,6 @@ export interface CompareArgs {
   json: boolean;
   threads: number;
   verbose: boolean;
-}
-
-function integer(flag: string, value: string | undefined, min: number): number {
-  if (value === undefined) throw new CompareUsageError(`${flag} needs a value.`);
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new CompareUsageError(`${flag} must be an integer of at least ${min}, not "${value}".`);
-  return Number(value);
 }
 
 /** Arguments after the word `compare`. */
@@ -47,7 +43,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = splitFlag(arg);
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
       case "--model": {
