@@ -11,6 +11,7 @@ import { compareModels, comparisonReports, formatPerplexity, type Comparison, ty
 import { DEFAULT_SCORE_OPTIONS } from "../core/engine";
 import { EngineError } from "../core/engineError";
 import { UsageError as CompareUsageError, integer, splitFlag } from "./args";
+import { readInput } from "./readInput";
 
 export const COMPARE_USAGE = `  compare FILE|- --model DIR --model DIR …
                         Score the same text with two or more models (or split it with tokenizer-only folders) and
@@ -142,20 +143,6 @@ export function comparisonTable(comparison: Comparison): string {
   return [header, "", ...lines.map((l) => `  ${l}`), "", wrap(comparison.verdict.sentence, 100)].join("\n");
 }
 
-function readInput(file: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new EngineError("badInput", `The file ${file} does not exist.`);
-    if (code === "EISDIR") throw new EngineError("badInput", `${file} is a folder, not a text file.`);
-    throw new EngineError("badInput", `The file ${file} could not be read (${code ?? (e as Error).message}).`);
-  }
-  if (bytes.includes(0)) throw new EngineError("badInput", `${file === "-" ? "Standard input" : file} contains NUL bytes, so it looks binary and is not compared.`);
-  return bytes.toString("utf8");
-}
-
 /**
  * Runs `compare` with the arguments after the word; `modelsDir` is the embedded models' folder. Returns the exit
  * status: 0, 1 (loading or scoring failed) or 2 (usage), with one sentence on stderr.
@@ -176,7 +163,7 @@ export async function runCompareCommand(argv: readonly string[], modelsDir: stri
     throw e;
   }
   try {
-    const text = readInput(args.file);
+    const text = readInput(args.file, "compared");
     const targets = args.models.map((m) => resolveCompareTarget(m, modelsDir));
     const comparison = await compareModels(text, targets, args.options, {
       threads: args.threads,

@@ -14,6 +14,7 @@ import { EngineError } from "../core/engineError";
 import type { ScoreReport } from "../core/types";
 import { parseArgs, UsageError, USAGE, type CliArgs } from "./args";
 import { runCompareCommand } from "./compareCommand";
+import { readInput } from "./readInput";
 import { adaptersText, colourText, csv, infoText, summaryTable } from "./render";
 
 export const DEFAULT_MODEL_NAME = "lens-gpt2-bpe4k";
@@ -32,32 +33,6 @@ export function defaultModelDir(from = __dirname): string {
   return path.resolve(from, "..", "models", DEFAULT_MODEL_NAME);
 }
 
-class CliError extends Error {}
-
-function readInput(file: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CliError(`The file ${file} does not exist.`);
-    if (code === "EISDIR") throw new CliError(`${file} is a folder, not a text file.`);
-    throw new CliError(`The file ${file} could not be read (${code ?? (e as Error).message}).`);
-  }
-  const name = file === "-" ? "Standard input" : file;
-  if (bytes.includes(0)) throw new CliError(`${name} contains NUL bytes, so it looks binary and is not scored.`);
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    // Invalid UTF-8 is scored, not refused (a log with one stray Latin-1 byte is still text worth scoring), but the
-    // user is told: each invalid sequence becomes U+FFFD, which the model scores as that character.
-    const text = bytes.toString("utf8");
-    const replaced = [...text.matchAll(/\uFFFD/g)].length - [...bytes.toString("latin1").matchAll(/\xEF\xBF\xBD/g)].length;
-    process.stderr.write(`perplexity-lens: warning: ${name} is not valid UTF-8; ${replaced} invalid byte sequence${replaced === 1 ? " was" : "s were"} replaced with U+FFFD before scoring.\n`);
-    return text;
-  }
-}
-
 async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
   const modelDir = args.model ?? defaultModelDir();
   const engine = new Engine({
@@ -65,7 +40,7 @@ async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
     logger: { log: (level, message) => (args.verbose ? process.stderr.write(`${level}: ${message}\n`) : undefined) },
   });
   try {
-    const text = args.command === "score" ? readInput(args.file!) : "";
+    const text = args.command === "score" ? readInput(args.file!, "scored") : "";
     const info = await engine.loadModel(modelDir, { source: args.model === null ? "embedded" : "folder", threads: args.threads });
     if (args.command === "info") {
       out.write((args.format === "json" ? JSON.stringify(info, null, 2) : infoText(info)) + "\n");
@@ -115,7 +90,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await run(args, process.stdout);
     return 0;
   } catch (e) {
-    const message = e instanceof CliError || e instanceof EngineError ? e.message : `Unexpected failure: ${e instanceof Error ? e.message : String(e)}.`;
+    const message = e instanceof EngineError ? e.message : `Unexpected failure: ${e instanceof Error ? e.message : String(e)}.`;
     process.stderr.write(`perplexity-lens: ${message}\n`);
     return 1;
   }

@@ -1,0 +1,32 @@
+import * as fs from "node:fs";
+import { EngineError } from "../core/engineError";
+
+/**
+ * The text of FILE (or standard input for "-"), for `score` and `compare`. Missing, unreadable and binary input
+ * (NUL bytes) is refused in one sentence; invalid UTF-8 is scored, not refused (a log with one stray Latin-1 byte is
+ * still text worth scoring), but the user is told: each invalid sequence becomes U+FFFD, which the model scores as
+ * that character. `purpose` completes "… so it looks binary and is not <purpose>".
+ */
+export function readInput(file: string, purpose: "scored" | "compared"): string {
+  let bytes: Buffer;
+  try {
+    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new EngineError("badInput", `The file ${file} does not exist.`);
+    if (code === "EISDIR") throw new EngineError("badInput", `${file} is a folder, not a text file.`);
+    throw new EngineError("badInput", `The file ${file} could not be read (${code ?? (e as Error).message}).`);
+  }
+  const name = file === "-" ? "Standard input" : file;
+  if (bytes.includes(0)) throw new EngineError("badInput", `${name} contains NUL bytes, so it looks binary and is not ${purpose}.`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const text = bytes.toString("utf8");
+    const replaced = [...text.matchAll(/\uFFFD/g)].length - [...bytes.toString("latin1").matchAll(/\xEF\xBF\xBD/g)].length;
+    process.stderr.write(
+      `perplexity-lens: warning: ${name} is not valid UTF-8; ${replaced} invalid byte sequence${replaced === 1 ? " was" : "s were"} replaced with U+FFFD before ${purpose === "scored" ? "scoring" : "comparing"}.\n`,
+    );
+    return text;
+  }
+}
