@@ -169,3 +169,21 @@ export async function notificationWith(fragment: string, timeoutMs = 90_000): Pr
     timeoutMs,
   );
 }
+
+/** The extension's status bar item (its id is "<extension id>.<item id>"). */
+export const STATUS_ITEM = '[id="perplexity-lens.perplexity-lens.perplexityLens.status"]';
+
+/**
+ * The status bar text once scoring has settled ("ppl 63.3 · 1.679 bpb", not a spinner or "~"), and `accept` holds
+ * for it; waits up to three minutes (a busy 2-core machine scores slowly).
+ */
+export function settledStatus(accept: (text: string) => boolean = () => true): Promise<string> {
+  return ui.until(
+    "a settled perplexity in the status bar",
+    async () => {
+      const text = (await ui.query(STATUS_ITEM))[0]?.text ?? "";
+      return /ppl\s+[\d,.]+/.test(text) && !/~|scoring|loading/.test(text) && accept(text) ? text : undefined;
+    },
+    180_000,
+  );
+}

@@ -7,24 +7,12 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi, notificationWith } from "../uiBridge";
+import { ui, skipWithoutUi, notificationWith, settledStatus } from "../uiBridge";
 
 const EXTENSION_ID = "perplexity-lens.perplexity-lens";
-const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 
 interface LensTestHooks {
   simulateEngineCrash(): boolean;
-}
-
-async function settledStatus(): Promise<string> {
-  return ui.until(
-    "a settled perplexity in the status bar",
-    async () => {
-      const text = (await ui.query(STATUS_ITEM))[0]?.text ?? "";
-      return /ppl\s+[\d,.]+/.test(text) && !/~|scoring|loading/.test(text) ? text : undefined;
-    },
-    180_000,
-  );
 }
 
 describe("an engine crash", () => {

@@ -5,23 +5,10 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi } from "../uiBridge";
+import { ui, skipWithoutUi, settledStatus } from "../uiBridge";
 
 const EXTENSION_ID = "perplexity-lens.perplexity-lens";
-const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 const ADAPTER = "markdown-prose";
-
-/** The status bar text once scoring has settled ("ppl 63.3 · 1.679 bpb · markdown-prose"). */
-function settledStatus(accept: (text: string) => boolean = () => true): Promise<string> {
-  return ui.until(
-    "a settled perplexity in the status bar",
-    async () => {
-      const text = (await ui.query(STATUS_ITEM))[0]?.text ?? "";
-      return /ppl\s+[\d,.]+/.test(text) && !/~|scoring|loading/.test(text) && accept(text) ? text : undefined;
-    },
-    180_000,
-  );
-}
 
 /** Webview content lives in an inner iframe (fake.html) of an outer one. */
 const IN_WEBVIEW = { frame: "fake.html" };

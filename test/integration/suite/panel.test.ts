@@ -5,24 +5,11 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi } from "../uiBridge";
+import { ui, skipWithoutUi, settledStatus } from "../uiBridge";
 
 const EXTENSION_ID = "perplexity-lens.perplexity-lens";
-const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 /** Webview content lives in an inner iframe (fake.html) of an outer one. */
 const IN_WEBVIEW = { frame: "fake.html" };
-
-async function scoredStatus(): Promise<string> {
-  return ui.until(
-    "a fresh perplexity in the status bar",
-    async () => {
-      const items = await ui.query(STATUS_ITEM);
-      const text = items[0]?.text ?? "";
-      return /ppl\s+[\d,.]+/.test(text) && !/~|scoring|loading/.test(text) ? text : undefined;
-    },
-    180_000,
-  );
-}
 
 async function sectionText(id: string): Promise<string> {
   const found = await ui.query(`vscode-collapsible[data-section="${id}"] .section-content`, IN_WEBVIEW);
@@ -55,7 +42,7 @@ describe("the panel", () => {
     const doc = await vscode.workspace.openTextDocument(file);
     await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
-    await scoredStatus();
+    await settledStatus();
     await ui.runCommand("Perplexity Lens: Show Panel");
     assert.ok(await ui.waitFor('vscode-collapsible[data-section="cache"]', { ...IN_WEBVIEW, timeoutMs: 60_000 }), "the panel did not render");
 
@@ -80,7 +67,7 @@ describe("the panel", () => {
     const doc = await vscode.workspace.openTextDocument(file);
     const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
-    await scoredStatus();
+    await settledStatus();
     await vscode.commands.executeCommand("perplexityLens.showPanel");
     const before = await ui.until("the cache section", async () => {
       const t = await sectionText("cache");
@@ -95,7 +82,7 @@ describe("the panel", () => {
     await ui.type("\nThe parser also reads environment variables.");
     await ui.until("the edit to reach the document", async () => (doc.getText().includes("environment variables") ? true : undefined));
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
-    await scoredStatus();
+    await settledStatus();
 
     const after = await ui.until("more reused tokens in the cache section", async () => {
       const t = await sectionText("cache");
