@@ -175,13 +175,24 @@ class FakeHost implements LoraSectionHost {
   baseRefusal: string | null = null;
   basePerplexity = 30;
   readonly log = { debug: () => undefined, warn: () => undefined };
+  /** Calls into this fake engine that have not answered yet. */
+  inflight = 0;
+
+  /** Wait until the fake engine has answered everything and nothing new was asked for a few turns of the event loop. */
+  async settle(): Promise<void> {
+    for (let quiet = 0; quiet < 3; ) {
+      await new Promise((resolve) => setImmediate(resolve));
+      quiet = this.inflight === 0 ? quiet + 1 : 0;
+    }
+  }
 
   listAdapters() {
     return Promise.resolve({ kind: "adapterList" as const, adapters: [prose, code], problems: [], active: this.snapshot.active, mode: this.snapshot.mode, modelName: "lens-gpt2-bpe4k" });
   }
 
   async applyAdapters(selections: AdapterSelection[]): Promise<AdaptersChanged> {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.inflight++;
+    await new Promise((resolve) => setTimeout(resolve, 5)).finally(() => this.inflight--);
     if (this.refuse !== null) throw new Error(this.refuse);
     this.applied.push(selections);
     const infos = selections.map((s) => [prose, code].find((a) => a.name === s.name)!);
@@ -193,7 +204,8 @@ class FakeHost implements LoraSectionHost {
 
   async scoreBase(_docUri: string, version: number): Promise<BaseScore> {
     this.baseRequests.push(version);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.inflight++;
+    await new Promise((resolve) => setTimeout(resolve, 5)).finally(() => this.inflight--);
     if (this.baseRefusal !== null) throw new Error(this.baseRefusal);
     const m = metrics(this.basePerplexity);
     return { kind: "baseScore", docId: "file:///a.md", version, method: { method: "sliding", window: 256, stride: 128, prefix: "eos:<|endoftext|>" }, metrics: m, rescore: { tokensReused: 4, tokensRecomputed: 6, millis: 7, fullRescoreMillisEstimate: 9 } };
@@ -217,7 +229,6 @@ function comparisonOf(host: FakeHost): AdaptersView["comparison"] {
   return host.last.comparison;
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 test("section: switches go through applyAdapters in order, each on the set the previous one left; the view follows the shared state", async () => {
   const host = new FakeHost();
@@ -283,7 +294,7 @@ test("section: base figures are remembered per version (free from a score with n
   assert.ok(comparisonOf(host)?.base === null);
   assert.match(comparisonOf(host)?.baseNote ?? "", /…$/);
   section.documentScored(scored(2, 19, [{ name: prose.name, scale: 1 }]));
-  await settle();
+  await host.settle();
   assert.deepEqual(host.baseRequests, [2], "one base scoring per version");
   assert.equal(comparisonOf(host)?.base?.tokenPerplexity, 30);
   assert.match(comparisonOf(host)?.baseNote ?? "", /7 ms \(6 tokens computed, 4 reused\)/);
@@ -291,19 +302,18 @@ test("section: base figures are remembered per version (free from a score with n
   section.documentScored(scored(3, 19, [{ name: prose.name, scale: 1 }]));
   section.documentScored(scored(4, 19, [{ name: prose.name, scale: 1 }]));
   section.documentScored(scored(5, 19, [{ name: prose.name, scale: 1 }]));
-  await settle();
-  await settle();
+  await host.settle();
   assert.deepEqual(host.baseRequests, [2, 3, 5]);
   assert.equal(comparisonOf(host)?.version, 5);
   assert.equal(comparisonOf(host)?.base?.tokenPerplexity, 30);
   // A closed panel asks for nothing; opening it (adaptersChanged on page ready) does.
   host.open = false;
   section.documentScored(scored(6, 19, [{ name: prose.name, scale: 1 }]));
-  await settle();
+  await host.settle();
   assert.deepEqual(host.baseRequests, [2, 3, 5]);
   host.open = true;
   section.adaptersChanged();
-  await settle();
+  await host.settle();
   assert.deepEqual(host.baseRequests, [2, 3, 5, 6]);
   section.forgetDocument("file:///a.md");
   assert.ok(comparisonOf(host) === null);
@@ -314,11 +324,11 @@ test("section: a base scoring the engine refuses (merge mode) says why instead o
   host.baseRefusal = "The base model's perplexity is not computed in merge mode: m has no LoRA inputs, so it would need a second session.";
   const section = new LoraPanelSection(host);
   section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
-  await settle();
+  await host.settle();
   assert.ok(comparisonOf(host)?.base === null);
   assert.equal(comparisonOf(host)?.baseNote, host.baseRefusal);
   section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
-  await settle();
+  await host.settle();
   assert.deepEqual(host.baseRequests, [1], "a refusal is remembered for that version, not asked again");
 });
 
