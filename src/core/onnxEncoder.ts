@@ -56,10 +56,12 @@ export const INT64 = 7;
 export const DOUBLE = 11;
 export const BOOL = 9;
 export const FLOAT16 = 10;
+export const UINT8 = 2;
+export const INT32 = 6;
 
 export interface TensorSpec {
   name: string;
-  dataType: typeof FLOAT | typeof INT64 | typeof DOUBLE | typeof FLOAT16;
+  dataType: typeof FLOAT | typeof INT64 | typeof DOUBLE | typeof FLOAT16 | typeof UINT8;
   dims: number[];
   values: ArrayLike<number>;
 }
@@ -76,6 +78,8 @@ function tensorProto(t: TensorSpec): ProtoWriter {
   } else if (t.dataType === DOUBLE) {
     raw = Buffer.alloc(8 * t.values.length);
     for (let i = 0; i < t.values.length; i++) raw.writeDoubleLE(t.values[i]!, 8 * i);
+  } else if (t.dataType === UINT8) {
+    raw = Buffer.from(Uint8Array.from(t.values));
   } else if (t.dataType === FLOAT) {
     raw = Buffer.alloc(4 * t.values.length);
     for (let i = 0; i < t.values.length; i++) raw.writeFloatLE(t.values[i]!, 4 * i);
@@ -149,15 +153,25 @@ export function encodeGraphFields(graph: GraphParts): Buffer {
  * appending node/initializer/input/output fields to the graph message adds them; only the graph's length changes.
  */
 export function appendToGraph(model: Uint8Array, graphField: { tagStart: number; start: number; end: number }, extraFields: Uint8Array): Buffer {
-  const length = graphField.end - graphField.start + extraFields.length;
-  const tagAndLength = Buffer.concat([varintBuffer(7 * 8 + 2), varintBuffer(length)]);
-  return Buffer.concat([
-    Buffer.from(model.buffer, model.byteOffset, graphField.tagStart),
-    tagAndLength,
-    Buffer.from(model.buffer, model.byteOffset + graphField.start, graphField.end - graphField.start),
-    extraFields,
-    Buffer.from(model.buffer, model.byteOffset + graphField.end, model.length - graphField.end),
-  ]);
+  return rewriteGraph(model, graphField, [], extraFields);
+}
+
+/**
+ * A copy of `model` whose graph lacks the fields at `removed` (byte ranges inside the graph message, such as
+ * OnnxNode.field) and has `extraFields` appended; only the graph's length changes besides.
+ */
+export function rewriteGraph(model: Uint8Array, graphField: { tagStart: number; start: number; end: number }, removed: ReadonlyArray<{ tagStart: number; end: number }>, extraFields: Uint8Array): Buffer {
+  const view = (from: number, to: number): Buffer => Buffer.from(model.buffer, model.byteOffset + from, to - from);
+  const kept: Buffer[] = [];
+  let at = graphField.start;
+  for (const r of [...removed].sort((a, b) => a.tagStart - b.tagStart)) {
+    if (r.tagStart < at || r.end > graphField.end) throw new RangeError("internal: a removed field lies outside the graph or overlaps another");
+    kept.push(view(at, r.tagStart));
+    at = r.end;
+  }
+  kept.push(view(at, graphField.end));
+  const length = kept.reduce((sum, b) => sum + b.length, 0) + extraFields.length;
+  return Buffer.concat([view(0, graphField.tagStart), varintBuffer(7 * 8 + 2), varintBuffer(length), ...kept, extraFields, view(graphField.end, model.length)]);
 }
 
 function varintBuffer(value: number): Buffer {

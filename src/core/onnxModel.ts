@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as ort from "onnxruntime-node";
 import type { ArchitectureSpec } from "./architecture";
 import { allInitializers, opsetVersion, parseOnnxModel } from "./onnxProto";
-import { appendToGraph, encodeGraphFields } from "./onnxEncoder";
+import { appendToGraph, encodeGraphFields, INT64, rewriteGraph, type GraphParts } from "./onnxEncoder";
 import { readStats, statsFeeds, statsGraphParts, statsNames, STATS_PREFIX, type StatsNames } from "./logitsStats";
 import type { PositionScore } from "./tokenDistribution";
 import type { Logger } from "./logger";
@@ -44,6 +44,8 @@ export interface GraphSignature {
   loraInputs: string[];
   /** Whether the per-token statistics nodes (logitsStats.ts) were appended to this graph. */
   fusedStats: boolean;
+  /** Whether the fused graph projects only the rows [first_row, seq) to logits (FusedModel.rowsBeforeHead). */
+  rowsBeforeHead: boolean;
 }
 
 /** Keys and values of a run of tokens: `tensors` is [key0, value0, key1, value1, …], each [1, kv_heads, length, head_dim]. */
@@ -61,8 +63,10 @@ export interface StatsRequest {
 }
 
 export interface ForwardResult {
-  /** [1, seq, vocab], float32 or float16; null when not fetched (fused statistics). */
+  /** [1, seq − logitsFirstRow, vocab], float32 or float16; null when not fetched (fused statistics). */
   logits: ort.Tensor | null;
+  /** The chunk row that the first row of `logits` belongs to (0 unless the graph projects only the scored rows). */
+  logitsFirstRow: number;
   /** Fused statistics of the requested rows (null entries: not finite, recompute in float64); null when not requested. */
   scores: Array<PositionScore | null> | null;
   /** Keys/values of past + this chunk; null when the graph has no past inputs. */
@@ -157,15 +161,31 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
     logitsVocab,
     loraInputs,
     fusedStats,
+    rowsBeforeHead: false,
   };
+}
+
+/** A model with the statistics nodes fused in (fuseStatistics). */
+export interface FusedModel {
+  bytes: Uint8Array;
+  /**
+   * Whether the rows to score are chosen before the output projection (the logits MatMul then runs on those rows
+   * only, and the `logits` output holds rows [first_row, seq)); otherwise they are sliced out of the full logits.
+   */
+  rowsBeforeHead: boolean;
 }
 
 /**
  * The model bytes with the statistics nodes appended after its logits, or null when that is not possible: external
  * weights (bytes cannot name their side files), a default-domain opset below 13, a logits output that is not
  * float32/float16, or names already taken.
+ *
+ * When the logits come straight from a MatMul (the output projection of GPT-2, Llama and most exports), that node is
+ * replaced by one that multiplies only the rows to score: a chunk of context positions (the first part of every
+ * sliding window) then skips the projection, the largest matrix of a small model, and nothing vocabulary-sized is
+ * copied to pick the rows.
  */
-export function fuseStatistics(bytes: Uint8Array): Uint8Array | null {
+export function fuseStatistics(bytes: Uint8Array): FusedModel | null {
   const proto = parseOnnxModel(bytes);
   const opset = opsetVersion(proto);
   if (opset === null || opset < 13) return null;
@@ -175,7 +195,29 @@ export function fuseStatistics(bytes: Uint8Array): Uint8Array | null {
   if (proto.graph.nodes.some((n) => n.name.startsWith(STATS_PREFIX)) || proto.graph.inputs.some((i) => i.name.startsWith(STATS_PREFIX))) return null;
   const vocabDim = logits.shape?.[2];
   const vocab = typeof vocabDim === "number" && vocabDim > 0 ? vocabDim : null;
-  return appendToGraph(bytes, proto.graphField, encodeGraphFields(statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX, vocab)));
+  const head = proto.graph.nodes.find((n) => n.outputs.includes("logits"));
+  const initializerNames = new Set(proto.graph.initializers.map((i) => i.name));
+  const headOnRows = head !== undefined && head.opType === "MatMul" && head.domain === "" && !head.hasAttributes && head.outputs.length === 1 && head.inputs.length === 2 && !initializerNames.has(head.inputs[0]!);
+  const stats = statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX, vocab, { rowsSliced: headOnRows });
+  if (!headOnRows) return { bytes: appendToGraph(bytes, proto.graphField, encodeGraphFields(stats)), rowsBeforeHead: false };
+  const names = statsNames(STATS_PREFIX);
+  const rows = `${STATS_PREFIX}head_rows`;
+  const parts: GraphParts = {
+    nodes: [
+      // Rows [first_row, seq) of the hidden states ([batch, seq, d] or [seq, d]: the second axis from the end).
+      { op: "Slice", inputs: [head.inputs[0]!, names.firstRow, `${STATS_PREFIX}head_end`, `${STATS_PREFIX}head_axis`], outputs: [rows], name: `${STATS_PREFIX}head_rows` },
+      { op: "MatMul", inputs: [rows, head.inputs[1]!], outputs: ["logits"], name: `${STATS_PREFIX}lm_head` },
+      ...stats.nodes,
+    ],
+    initializers: [
+      { name: `${STATS_PREFIX}head_end`, dataType: INT64, dims: [1], values: [2 ** 53 - 1] },
+      { name: `${STATS_PREFIX}head_axis`, dataType: INT64, dims: [1], values: [-2] },
+      ...stats.initializers,
+    ],
+    inputs: stats.inputs,
+    outputs: stats.outputs,
+  };
+  return { bytes: rewriteGraph(bytes, proto.graphField, [head.field], encodeGraphFields(parts)), rowsBeforeHead: true };
 }
 
 function intTensor(type: "int64" | "int32", values: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -220,11 +262,15 @@ export class OnnxCausalLm {
     };
     const started = Date.now();
     let session: ort.InferenceSession | null = null;
+    let rowsBeforeHead = false;
     if (options.fuseStatistics !== false) {
       try {
         const bytes = typeof source === "string" ? fs.readFileSync(source) : source;
         const fused = fuseStatistics(bytes);
-        if (fused !== null) session = await ort.InferenceSession.create(fused, sessionOptions);
+        if (fused !== null) {
+          session = await ort.InferenceSession.create(fused.bytes, sessionOptions);
+          rowsBeforeHead = fused.rowsBeforeHead;
+        }
       } catch (e) {
         // Not fatal: the statistics then run as their own session. A broken model fails below with its own error.
         logger.log("debug", `statistics not fused into ${file}: ${(e as Error).message}`);
@@ -245,7 +291,7 @@ export class OnnxCausalLm {
     }
     logger.log("debug", `session created in ${Date.now() - started} ms for ${file}`);
     try {
-      return new OnnxCausalLm(session, readSignature(session, spec, file), spec, file);
+      return new OnnxCausalLm(session, { ...readSignature(session, spec, file), rowsBeforeHead }, spec, file);
     } catch (e) {
       await session.release();
       throw e;
@@ -317,9 +363,12 @@ export class OnnxCausalLm {
     if (sig.hasUseCacheBranch) feeds["use_cache_branch"] = new ort.Tensor("bool", Uint8Array.from([pastLength > 0 ? 1 : 0]), [1]);
     for (const [name, tensor] of this.loraFeeds) feeds[name] = tensor;
     let k = 0;
+    let logitsFirstRow = 0;
     if (sig.fusedStats) {
-      // The statistics inputs must always be fed; without a request they score the last row against token 0.
-      const request = stats ?? { firstRow: seq - 1, targets: [0], topK: 1, vocab: 1 };
+      // The statistics inputs must always be fed; without a request they score the last row against token 0, or every
+      // row when the logits are wanted and the graph projects only the scored rows.
+      const request = stats ?? (fetchLogits && sig.rowsBeforeHead ? { firstRow: 0, targets: new Array<number>(seq).fill(0), topK: 1, vocab: 1 } : { firstRow: seq - 1, targets: [0], topK: 1, vocab: 1 });
+      if (sig.rowsBeforeHead) logitsFirstRow = request.firstRow;
       const built = statsFeeds(this.statsNames, request.firstRow, request.targets, request.topK, request.vocab);
       k = built.k;
       Object.assign(feeds, built.feeds);
@@ -356,7 +405,7 @@ export class OnnxCausalLm {
       if (length !== pastLength + seq) throw new OnnxModelError(`${this.file} returned present keys for ${length} tokens, expected ${pastLength + seq}.`);
       present = { tensors, length };
     }
-    return { logits, scores, present };
+    return { logits, logitsFirstRow, scores, present };
   }
 
   async release(): Promise<void> {

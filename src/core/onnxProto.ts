@@ -46,6 +46,10 @@ export interface OnnxNode {
   outputs: string[];
   /** Integer and integer-list attributes by name (e.g. Gemm's transB → [1], Transpose's perm → [1, 0]); others are skipped. */
   intAttributes: Record<string, number[]>;
+  /** Whether the node has attributes of any kind. */
+  hasAttributes: boolean;
+  /** Where the node's field lies in the model bytes: its tag, and the end of its message (to remove it, onnxEncoder.rewriteGraph). */
+  field: { tagStart: number; end: number };
 }
 
 export interface OnnxValueInfo {
@@ -210,8 +214,8 @@ function readValueInfo(r: ProtoReader): OnnxValueInfo {
   return v;
 }
 
-function readNode(r: ProtoReader, subgraphs: OnnxGraph[]): OnnxNode {
-  const n: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], intAttributes: {} };
+function readNode(r: ProtoReader, subgraphs: OnnxGraph[], tagStart: number): OnnxNode {
+  const n: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], intAttributes: {}, hasAttributes: false, field: { tagStart, end: r.end } };
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) n.inputs.push(r.string());
@@ -222,6 +226,7 @@ function readNode(r: ProtoReader, subgraphs: OnnxGraph[]): OnnxNode {
     else if (field === 5 && wire === 2) {
       // AttributeProto: name = 1, i = 3 (int64), ints = 8 (repeated int64), g = 6 (GraphProto), graphs = 11 (repeated GraphProto).
       const attr = r.sub();
+      n.hasAttributes = true;
       let attrName = "";
       const ints: number[] = [];
       while (!attr.done) {
@@ -240,12 +245,13 @@ function readNode(r: ProtoReader, subgraphs: OnnxGraph[]): OnnxNode {
 function readGraph(r: ProtoReader): OnnxGraph {
   const g: OnnxGraph = { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [] };
   while (!r.done) {
+    const tagStart = r.pos;
     const { field, wire } = r.tag();
     if (wire !== 2) {
       r.skip(wire);
       continue;
     }
-    if (field === 1) g.nodes.push(readNode(r.sub(), g.subgraphs));
+    if (field === 1) g.nodes.push(readNode(r.sub(), g.subgraphs, tagStart));
     else if (field === 2) g.name = r.string();
     else if (field === 5) g.initializers.push(readTensor(r.sub()));
     else if (field === 11) g.inputs.push(readValueInfo(r.sub()));

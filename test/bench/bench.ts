@@ -14,7 +14,8 @@
  * at a realistic hidden size, where the output projection dominates as in real 128k-vocabulary models).
  *
  * `--only=throughput,incremental,memory,lora` runs only the named sections (the matmul peak is always measured) and
- * writes test-output/BENCHMARKS.partial.md instead of BENCHMARKS.md, whose other sections it would otherwise drop.
+ * writes test-output/BENCHMARKS.partial.md instead of BENCHMARKS.md, whose other sections it would otherwise drop;
+ * `--models=default,vocab128k,vocab128k-d768` limits the throughput section to the named models (also partial).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -262,6 +263,9 @@ async function main(): Promise<void> {
   const onlyArg = process.argv.find((a) => a.startsWith("--only="));
   const only = onlyArg ? new Set(onlyArg.slice("--only=".length).split(",")) : null;
   const run = (section: "throughput" | "incremental" | "memory" | "lora"): boolean => !only || only.has(section);
+  const modelsArg = process.argv.find((a) => a.startsWith("--models="));
+  const throughputModels = modelsArg ? new Set(modelsArg.slice("--models=".length).split(",")) : null;
+  const measure = (model: "default" | "vocab128k" | "vocab128k-d768"): boolean => !throughputModels || throughputModels.has(model);
   const reps = quick ? 2 : 5;
   const lines: string[] = [];
   const log = (s: string): void => {
@@ -275,15 +279,17 @@ async function main(): Promise<void> {
   log(`matmul peak: ${fmt(peak.gflops)} GFLOP/s`);
 
   const throughputs: ThroughputResult[] = [];
-  const large = run("throughput") || run("memory") ? ensureLargeVocabModel() : null;
+  const large = (run("throughput") && measure("vocab128k")) || run("memory") ? ensureLargeVocabModel() : null;
   if (run("throughput")) {
-    throughputs.push(await throughput(defaultModel, quick ? 1024 : 2048, reps));
-    log(`throughput ${JSON.stringify(throughputs[throughputs.length - 1])}`);
-    if (large) {
+    if (measure("default")) {
+      throughputs.push(await throughput(defaultModel, quick ? 1024 : 2048, reps));
+      log(`throughput ${JSON.stringify(throughputs[throughputs.length - 1])}`);
+    }
+    if (large && measure("vocab128k")) {
       throughputs.push(await throughput(large, quick ? 512 : 1024, Math.max(2, reps - 2)));
       log(`throughput ${JSON.stringify(throughputs[throughputs.length - 1])}`);
     }
-    const wide = ensureLargeVocabWideModel();
+    const wide = measure("vocab128k-d768") ? ensureLargeVocabWideModel() : null;
     if (wide) {
       throughputs.push(await throughput(wide, quick ? 512 : 1024, reps)); // best of 5: its overhead is near the target, so noise matters
       log(`throughput ${JSON.stringify(throughputs[throughputs.length - 1])}`);
@@ -371,7 +377,7 @@ async function main(): Promise<void> {
   }
   // 5. LoRA adapter switch: feed vs merge vs a full reload (test/bench/loraSwitch.ts).
   if (run("lora")) lines.push(...(await loraSwitchSection(quick, log)));
-  const out = only ? path.join(root, "test-output", "BENCHMARKS.partial.md") : path.join(root, "BENCHMARKS.md");
+  const out = only || throughputModels ? path.join(root, "test-output", "BENCHMARKS.partial.md") : path.join(root, "BENCHMARKS.md");
   fs.writeFileSync(out, lines.join("\n").replace(/\n{3,}/g, "\n\n"));
   log(`wrote ${out}`);
 }

@@ -109,6 +109,20 @@ function maxDifference(a: TokenScore[], b: TokenScore[]): number {
   return max;
 }
 
+/**
+ * Figures equal within 1e-6 relative (counts are integers far below 1e6, so they must be equal): onnxruntime's kernels may round the last bit of a row's
+ * statistics differently depending on how many rows its chunk has, so incremental and full agree to float32 precision.
+ */
+function assertSameMetrics<T extends object>(a: T, b: T, what: string): void {
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), what);
+  for (const key of Object.keys(a)) {
+    const x: unknown = (a as Record<string, unknown>)[key];
+    const y: unknown = (b as Record<string, unknown>)[key];
+    if (typeof x === "number" && typeof y === "number") assert.ok(x === y || Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(y)), `${what}: ${key} ${x} vs ${y}`);
+    else assert.deepEqual(x, y, `${what}: ${key}`);
+  }
+}
+
 const sampleText = "The quick brown fox — naïve café, 東京 😀\r\nJumps over the lazy dog; 0123456789. ".repeat(3);
 
 describe("scoring a causal LM with keys and values", () => {
@@ -171,9 +185,9 @@ describe("scoring a causal LM with keys and values", () => {
         text = edit(text);
         const updated = await incremental.score(docId, text, options);
         const full = await fresh.score(`${docId}-${name}`, text, options);
-        assert.ok(maxDifference(updated.tokens, full.tokens) <= 1e-6, `${name} (${options.method} ${options.window}): incremental equals full`);
+        assert.ok(maxDifference(updated.tokens, full.tokens) <= 1e-6, `${name} (${options.method} ${options.window}): incremental equals full (${maxDifference(updated.tokens, full.tokens)})`);
         checkAgainstReference(text, updated.tokens, name);
-        assert.deepEqual(updated.metrics, full.metrics, `${name}: metrics equal`);
+        assertSameMetrics(updated.metrics, full.metrics, `${name}: metrics equal`);
         if (where === "end") assert.ok(updated.rescore.tokensReused > updated.tokens.length / 2, `${name}: most tokens reused (${updated.rescore.tokensReused})`);
         if (where === "start" && name.startsWith("insert")) assert.equal(updated.rescore.tokensReused, 0, `${name}: nothing reused`);
         assert.equal(updated.rescore.tokensReused + updated.rescore.tokensRecomputed, updated.metrics.scoredTokens);

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { LogitsStats } from "../../src/core/logitsStats";
+import { LogitsStats, topKBlocks } from "../../src/core/logitsStats";
 import { scorePosition } from "../../src/core/tokenDistribution";
 import { Engine } from "../../src/core/engine";
 import { constantWordsFolder, encodeModel, FLOAT, gpt2Config, INT64, seededRandom, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
@@ -93,16 +93,16 @@ describe("two-stage top-k over a vocabulary of known size", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-topk-"));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  test("equals the float64 reference, ties and padding included (vocabulary 1234: blocks of 12, padded)", async () => {
-    const words = Array.from({ length: 1233 }, (_, i) => `w${i}`);
+  async function againstFloat64(name: string, wordCount: number, offset: number): Promise<void> {
+    const words = Array.from({ length: wordCount }, (_, i) => `w${i}`);
     const rand = seededRandom(9);
-    const row = words.map(() => rand() * 8);
-    row[700] = 20; // ties across blocks: ids 700, 5 and 1200 share the best logit
-    row[5] = 20;
-    row[1200] = 20;
-    row[33] = 19;
-    const dir = constantWordsFolder(path.join(tmp, "wide"), words, row);
-    const text = "w700 w5 w33 w1232 w0 w1200";
+    const row = words.map(() => offset + rand() * 8);
+    row[700] = offset + 20; // ties across blocks: ids 700, 5 and 1100 share the best logit
+    row[5] = offset + 20;
+    row[1100] = offset + 20;
+    row[33] = offset + 19;
+    const dir = constantWordsFolder(path.join(tmp, name), words, row);
+    const text = "w700 w5 w33 w1100 w0 w1198";
     const onnx = new Engine();
     await onnx.loadModel(dir);
     assert.equal(onnx.session?.signature.fusedStats, true);
@@ -116,10 +116,25 @@ describe("two-stage top-k over a vocabulary of known size", () => {
         assert.deepEqual(t.top.map((x) => x.id), u.top.map((x) => x.id), `top-${topK} ids of token ${j}`);
         t.top.forEach((x, i) => assert.ok(Math.abs(x.logprob - u.top[i]!.logprob) < 1e-5));
         assert.equal(t.rank, u.rank);
+        if (u.logprob !== null) {
+          assert.ok(Math.abs(t.logprob! - u.logprob) < 1e-5, `logprob of token ${j}: ${t.logprob} vs ${u.logprob}`);
+          assert.ok(Math.abs(t.entropy! - u.entropy!) < 1e-5, `entropy of token ${j}: ${t.entropy} vs ${u.entropy}`);
+        }
       });
-      if (topK >= 4) assert.deepEqual(a.tokens[0]!.top.slice(0, 4).map((x) => x.text), ["w5", "w700", "w1200", "w33"]);
+      if (topK >= 4) assert.deepEqual(a.tokens[0]!.top.slice(0, 4).map((x) => x.text), ["w5", "w700", "w1100", "w33"]);
     }
     await onnx.dispose();
     await exact.dispose();
+  }
+
+  test("topKBlocks: a divisor near √vocabulary when there is one, else padding; none for small vocabularies", () => {
+    assert.deepEqual(topKBlocks(4096), { block: 32, padded: 4096 });
+    assert.deepEqual(topKBlocks(128000), { block: 320, padded: 128000 });
+    assert.deepEqual(topKBlocks(1234), { block: 12, padded: 1236 }); // 2 · 617: no divisor in range
+    assert.deepEqual(topKBlocks(50257), { block: 224, padded: 50400 }); // GPT-2's 29 · 1733
+    assert.equal(topKBlocks(300), null);
   });
+  test("equals the float64 reference, ties included (vocabulary 1234: blocks of 12, padded)", () => againstFloat64("padded", 1233, 0));
+  test("equals the float64 reference (vocabulary 1200: blocks of 12, no padding)", () => againstFloat64("exact", 1199, 0));
+  test("logits around −80, as GPT-2's are: logprobs and entropies still within 1e-5 of float64", () => againstFloat64("shifted", 1199, -80));
 });
