@@ -11,7 +11,10 @@ import * as ort from "onnxruntime-node";
 import { LogitsStats, topKBlocks } from "../../src/core/logitsStats";
 import { scorePosition } from "../../src/core/tokenDistribution";
 import { Engine } from "../../src/core/engine";
-import { constantWordsFolder, encodeModel, FLOAT, gpt2Config, INT64, seededRandom, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
+import { constantWordsFolder, encodeModel, FLOAT, gpt2Config, INT64, runningSumFolder, seededRandom, wordTokenizer, writeModelFolder } from "../helpers/onnxBuilder";
+import { openModelBundle } from "../../src/core/modelBundle";
+import { OnnxCausalLm } from "../../src/core/onnxModel";
+import { disposeKv } from "../../src/core/kvCache";
 
 async function compare(vocab: number, rowLength: number, rows: number, seed: number, mutate?: (data: Float32Array) => void): Promise<void> {
   const rand = seededRandom(seed);
@@ -137,4 +140,44 @@ describe("two-stage top-k over a vocabulary of known size", () => {
   test("equals the float64 reference, ties included (vocabulary 1234: blocks of 12, padded)", () => againstFloat64("padded", 1233, 0));
   test("equals the float64 reference (vocabulary 1200: blocks of 12, no padding)", () => againstFloat64("exact", 1199, 0));
   test("logits around −80, as GPT-2's are: logprobs and entropies still within 1e-5 of float64", () => againstFloat64("shifted", 1199, -80));
+});
+
+describe("the output projection on the scored rows only", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-head-"));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test("fused graphs whose logits come from a MatMul project only rows [first_row, seq), and give the logits of the plain graph", async () => {
+    const dir = runningSumFolder(path.join(tmp, "sum"), { dim: 8, positions: 64 });
+    const bundle = openModelBundle(dir);
+    const fusedModel = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads: 1 });
+    const plainModel = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads: 1, fuseStatistics: false });
+    try {
+      assert.equal(fusedModel.signature.fusedStats, true);
+      assert.equal(fusedModel.signature.rowsBeforeHead, true, "the runningSum model's logits are a MatMul");
+      const ids = [3, 17, 42, 99, 7, 250];
+      const plain = await plainModel.forward(ids, null);
+      const vocab = plain.logits.dims[2]!;
+      const all = await fusedModel.forward(ids, null, null, true);
+      assert.equal(all.logitsFirstRow, 0);
+      assert.deepEqual(all.logits!.dims, plain.logits.dims, "logits asked for without statistics: every row");
+      assert.deepEqual(Array.from(all.logits!.data as Float32Array), Array.from(plain.logits.data as Float32Array));
+      const targets = [42, 99, 7, 250, 1];
+      const part = await fusedModel.forward(ids, null, { firstRow: 1, targets: targets.slice(0, 5), topK: 3, vocab }, true);
+      assert.equal(part.logitsFirstRow, 1);
+      assert.deepEqual(part.logits!.dims, [1, ids.length - 1, vocab], "with statistics from row 1: rows 1 … 5 only");
+      assert.deepEqual(Array.from(part.logits!.data as Float32Array), Array.from(plain.logits.data as Float32Array).slice(vocab));
+      part.scores!.forEach((s, r) => {
+        const ref = scorePosition(plain.logits.data as Float32Array, (r + 1) * vocab, vocab, targets[r]!, 3);
+        assert.ok(s !== null && Math.abs(s.logprob - ref.logprob) < 1e-5 && Math.abs(s.entropy - ref.entropy) < 1e-5, `row ${r + 1}`);
+        assert.equal(s.rank, ref.rank);
+        assert.deepEqual(s.top.map((t) => t.id), ref.top.map((t) => t.id));
+      });
+      const none = await fusedModel.forward(ids, null, null, false);
+      assert.equal(none.logits, null, "a chunk of context positions fetches nothing vocabulary-sized");
+      for (const r of [plain, all, part, none]) if (r.present) disposeKv(r.present);
+    } finally {
+      await fusedModel.release();
+      await plainModel.release();
+    }
+  });
 });
