@@ -14,7 +14,7 @@ import { openModelBundle, ModelBundleError, type ModelBundle } from "./modelBund
 import { OnnxCausalLm, OnnxModelError } from "./onnxModel";
 import { countParameters, parseOnnxModel, OnnxParseError } from "./onnxProto";
 import { KvCache } from "./kvCache";
-import { LogitsStats } from "./logitsStats";
+import { defaultChunkRows, LogitsStats } from "./logitsStats";
 import { buildModelInfo } from "./modelInfo";
 import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
 import { TextTokenizer, type EncodedText } from "./tokenization";
@@ -238,7 +238,7 @@ export class Engine {
 
   private chunkTokens(vocab: number): number {
     if (this.options.chunkTokens !== undefined) return Math.max(1, Math.floor(this.options.chunkTokens));
-    return Math.max(16, Math.min(256, Math.floor((8 * 1024 * 1024) / vocab)));
+    return defaultChunkRows(vocab);
   }
 
   /** Scores `text` as document `docId`, reusing what is unchanged since the document's previous scoring. */

@@ -380,7 +380,7 @@ export class OnnxCausalLm {
     const names = this.statsNames;
     const fetches = [
       ...(fetchLogits ? ["logits"] : []),
-      ...(stats !== null ? [names.targetLogprob, names.negEntropy, names.aboveCount, names.topLogprobs, names.topIndices] : []),
+      ...(stats !== null ? [names.packed] : []),
       ...(sig.hasPast ? Array.from({ length: sig.numLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : []),
     ];
     if (fetches.length === 0) fetches.push("logits");
@@ -395,7 +395,7 @@ export class OnnxCausalLm {
     let scores: Array<PositionScore | null> | null = null;
     if (stats !== null) {
       scores = readStats(out, names, stats.targets.length, stats.topK, k);
-      for (const name of [names.targetLogprob, names.negEntropy, names.aboveCount, names.topLogprobs, names.topIndices]) out[name]?.dispose();
+      out[names.packed]?.dispose();
     }
     let present: KvState | null = null;
     if (sig.hasPast) {
