@@ -175,10 +175,11 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
             if (rowLength < vocab) throw new Error(`the model returned ${rowLength} logits per position, expected ${vocab}`);
             rowScores = options.stats ? await options.stats.scoreRows(logits, first - position, targets, vocab, topK) : scoreRowsFloat64(logits, first - position, targets, vocab, topK);
           }
-          rowScores.forEach((scored, r) => {
+          for (let r = 0; r < rowScores.length; r++) {
             const j = first + r;
-            scores[j] = { ...scored, contextLength: j - w.inputStart + 1 };
-          });
+            const scored = rowScores[r]!;
+            scores[j] = { logprob: scored.logprob, prob: scored.prob, rank: scored.rank, entropy: scored.entropy, top: scored.top, contextLength: j - w.inputStart + 1 };
+          }
           tokensRecomputed += rowScores.length;
         } finally {
           logits?.dispose();
