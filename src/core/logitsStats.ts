@@ -123,74 +123,67 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
     }
   }
 
-  /** The statistics of the rows in `rows` against `targets`, packed ([1, rows, 3 + 2k]); node names start with `g`. */
-  const rowStats = (rows: string, targets: string, g: string): string => {
-    const q = (s: string): string => `${g}${s}`;
-    // Top-k of the logits themselves (the same order as the logprobs, without rounding ties into them).
-    if (blocks === null) {
-      nodes.push({ op: "TopK", inputs: [rows, n.k], outputs: [q("top_x"), q("top_indices")], ints: { axis: -1, largest: 1, sorted: 1 }, name: q("top_k") });
-    } else {
-      // Two-stage top-k (a full TopK over the vocabulary costs as much as the output projection): the k best entries
-      // lie in the k blocks with the largest maxima, so take those blocks, in vocabulary order (ties then resolve to
-      // the lower id, as a full TopK does), and run TopK over their k · block entries only.
-      let source = rows;
-      if (blocks.padded > vocab!) {
-        nodes.push({ op: "Pad", inputs: [rows, p("pads"), p("pad_value")], outputs: [q("rows_padded")], name: q("pad") });
-        source = q("rows_padded");
-      }
-      nodes.push(
-        { op: "Reshape", inputs: [source, p("block_shape")], outputs: [q("blocks")], name: q("reshape_blocks") },
-        { op: "ReduceMax", inputs: [q("blocks")], outputs: [q("block_max")], intLists: { axes: [3] }, ints: { keepdims: 0 }, name: q("block_max") },
-        { op: "TopK", inputs: [q("block_max"), n.k], outputs: [q("best_block_max"), q("best_blocks")], ints: { axis: -1, largest: 1, sorted: 1 }, name: q("top_blocks") },
-        { op: "TopK", inputs: [q("best_blocks"), n.k], outputs: [q("blocks_in_order"), q("unused_order")], ints: { axis: -1, largest: 0, sorted: 1 }, name: q("order_blocks") },
-        { op: "Unsqueeze", inputs: [q("blocks_in_order"), p("axis3")], outputs: [q("blocks_in_order4")], name: q("unsqueeze_blocks") },
-        { op: "Expand", inputs: [q("blocks_in_order4"), p("block_expand")], outputs: [q("block_index")], name: q("expand_blocks") },
-        { op: "GatherElements", inputs: [q("blocks"), q("block_index")], outputs: [q("chosen")], ints: { axis: 2 }, name: q("gather_blocks") },
-        { op: "Reshape", inputs: [q("chosen"), p("candidate_shape")], outputs: [q("candidates")], name: q("reshape_candidates") },
-        { op: "TopK", inputs: [q("candidates"), n.k], outputs: [q("top_x"), q("candidate_index")], ints: { axis: -1, largest: 1, sorted: 1 }, name: q("top_k") },
-        { op: "Div", inputs: [q("candidate_index"), p("block_size")], outputs: [q("slot")], name: q("slot") },
-        { op: "Mod", inputs: [q("candidate_index"), p("block_size")], outputs: [q("within")], name: q("within") },
-        { op: "GatherElements", inputs: [q("blocks_in_order"), q("slot")], outputs: [q("block_of")], ints: { axis: 2 }, name: q("block_of") },
-        { op: "Mul", inputs: [q("block_of"), p("block_size")], outputs: [q("block_start")], name: q("block_start") },
-        { op: "Add", inputs: [q("block_start"), q("within")], outputs: [q("top_indices")], name: q("top_index") },
-      );
+  // Top-k of the logits themselves (the same order as the logprobs, without rounding ties into them).
+  if (blocks === null) {
+    nodes.push({ op: "TopK", inputs: [x, n.k], outputs: [p("top_x"), p("top_indices")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") });
+  } else {
+    // Two-stage top-k (a full TopK over the vocabulary costs as much as the output projection): the k best entries
+    // lie in the k blocks with the largest maxima, so take those blocks, in vocabulary order (ties then resolve to
+    // the lower id, as a full TopK does), and run TopK over their k · block entries only.
+    let source = x;
+    if (blocks.padded > vocab!) {
+      nodes.push({ op: "Pad", inputs: [x, p("pads"), p("pad_value")], outputs: [p("rows_padded")], name: p("pad") });
+      source = p("rows_padded");
     }
     nodes.push(
-      // m, the argmax, and L = −ln p_argmax = ln Σ exp(x − m) from the softmax
-      { op: "Slice", inputs: [q("top_x"), p("zero"), p("one"), p("axis2")], outputs: [q("max")], name: q("max") },
-      { op: "Slice", inputs: [q("top_indices"), p("zero"), p("one"), p("axis2")], outputs: [q("argmax")], name: q("argmax") },
-      { op: "Softmax", inputs: [rows], outputs: [q("probs")], ints: { axis: -1 }, name: q("softmax") },
-      { op: "GatherElements", inputs: [q("probs"), q("argmax")], outputs: [q("p_max")], ints: { axis: 2 }, name: q("p_max") },
-      { op: "Log", inputs: [q("p_max")], outputs: [q("neg_l")], name: q("neg_l") },
-      // logprob = (x − m) − L: x − m is exact near the maximum, and L is small, so nothing is lost to the magnitude of m
-      { op: "GatherElements", inputs: [rows, targets], outputs: [q("target_logit")], ints: { axis: 2 }, name: q("gather_target_logit") },
-      { op: "Sub", inputs: [q("target_logit"), q("max")], outputs: [q("target_shifted")], name: q("target_shifted") },
-      { op: "Add", inputs: [q("target_shifted"), q("neg_l")], outputs: [q("target_logprob")], name: q("target_logprob") },
-      { op: "Sub", inputs: [q("top_x"), q("max")], outputs: [q("top_shifted")], name: q("top_shifted") },
-      { op: "Add", inputs: [q("top_shifted"), q("neg_l")], outputs: [q("top_logprobs")], name: q("top_logprobs") },
-      // −H = Σ p (x − m) − L
-      { op: "Sub", inputs: [rows, q("max")], outputs: [q("shifted")], name: q("shifted") },
-      { op: "Mul", inputs: [q("probs"), q("shifted")], outputs: [q("p_shifted")], name: q("p_shifted") },
-      { op: "ReduceSum", inputs: [q("p_shifted"), p("axis2")], outputs: [q("mean_shifted")], ints: { keepdims: 1 }, name: q("mean_shifted") },
-      { op: "Add", inputs: [q("mean_shifted"), q("neg_l")], outputs: [q("neg_entropy")], name: q("neg_entropy") },
-      // rank − 1 = #{k : x_k > x_t}, counted by an integer matrix product with a column of ones: one byte per entry
-      // instead of the four of a float ReduceSum (half the time for a 4k vocabulary, a third for 128k)
-      { op: "Greater", inputs: [rows, q("target_logit")], outputs: [q("above")], name: q("greater") },
-      { op: "Cast", inputs: [q("above")], outputs: [q("above_bytes")], ints: { to: UINT8 }, name: q("cast_above") },
-      { op: "Shape", inputs: [rows], outputs: [q("rows_shape")], name: q("rows_shape") },
-      { op: "Slice", inputs: [q("rows_shape"), p("minus_one"), p("end"), p("axis0")], outputs: [q("row_length")], name: q("row_length") },
-      { op: "Concat", inputs: [q("row_length"), p("one")], outputs: [q("ones_shape")], ints: { axis: 0 }, name: q("ones_shape") },
-      { op: "Expand", inputs: [p("one_byte"), q("ones_shape")], outputs: [q("ones")], name: q("ones") },
-      { op: "MatMulInteger", inputs: [q("above_bytes"), q("ones")], outputs: [q("above_count_int")], name: q("count_above") },
-      { op: "Cast", inputs: [q("above_count_int")], outputs: [q("above_count")], ints: { to: FLOAT }, name: q("cast_count") },
-      // one output: ids as floats are exact below 2^24
-      { op: "Cast", inputs: [q("top_indices")], outputs: [q("top_ids")], ints: { to: FLOAT }, name: q("cast_ids") },
-      { op: "Concat", inputs: [q("target_logprob"), q("neg_entropy"), q("above_count"), q("top_logprobs"), q("top_ids")], outputs: [q("packed")], ints: { axis: 2 }, name: q("pack") },
+      { op: "Reshape", inputs: [source, p("block_shape")], outputs: [p("blocks")], name: p("reshape_blocks") },
+      { op: "ReduceMax", inputs: [p("blocks")], outputs: [p("block_max")], intLists: { axes: [3] }, ints: { keepdims: 0 }, name: p("block_max") },
+      { op: "TopK", inputs: [p("block_max"), n.k], outputs: [p("best_block_max"), p("best_blocks")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_blocks") },
+      { op: "TopK", inputs: [p("best_blocks"), n.k], outputs: [p("blocks_in_order"), p("unused_order")], ints: { axis: -1, largest: 0, sorted: 1 }, name: p("order_blocks") },
+      { op: "Unsqueeze", inputs: [p("blocks_in_order"), p("axis3")], outputs: [p("blocks_in_order4")], name: p("unsqueeze_blocks") },
+      { op: "Expand", inputs: [p("blocks_in_order4"), p("block_expand")], outputs: [p("block_index")], name: p("expand_blocks") },
+      { op: "GatherElements", inputs: [p("blocks"), p("block_index")], outputs: [p("chosen")], ints: { axis: 2 }, name: p("gather_blocks") },
+      { op: "Reshape", inputs: [p("chosen"), p("candidate_shape")], outputs: [p("candidates")], name: p("reshape_candidates") },
+      { op: "TopK", inputs: [p("candidates"), n.k], outputs: [p("top_x"), p("candidate_index")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_k") },
+      { op: "Div", inputs: [p("candidate_index"), p("block_size")], outputs: [p("slot")], name: p("slot") },
+      { op: "Mod", inputs: [p("candidate_index"), p("block_size")], outputs: [p("within")], name: p("within") },
+      { op: "GatherElements", inputs: [p("blocks_in_order"), p("slot")], outputs: [p("block_of")], ints: { axis: 2 }, name: p("block_of") },
+      { op: "Mul", inputs: [p("block_of"), p("block_size")], outputs: [p("block_start")], name: p("block_start") },
+      { op: "Add", inputs: [p("block_start"), p("within")], outputs: [p("top_indices")], name: p("top_index") },
     );
-    return q("packed");
-  };
-
-  nodes.push({ op: "Identity", inputs: [rowStats(x, n.targets, p("g0/"))], outputs: [n.packed], name: p("packed") });
+  }
+  nodes.push(
+    // m, the argmax, and L = −ln p_argmax = ln Σ exp(x − m) from the softmax
+    { op: "Slice", inputs: [p("top_x"), p("zero"), p("one"), p("axis2")], outputs: [p("max")], name: p("max") },
+    { op: "Slice", inputs: [p("top_indices"), p("zero"), p("one"), p("axis2")], outputs: [p("argmax")], name: p("argmax") },
+    { op: "Softmax", inputs: [x], outputs: [p("probs")], ints: { axis: -1 }, name: p("softmax") },
+    { op: "GatherElements", inputs: [p("probs"), p("argmax")], outputs: [p("p_max")], ints: { axis: 2 }, name: p("p_max") },
+    { op: "Log", inputs: [p("p_max")], outputs: [p("neg_l")], name: p("neg_l") },
+    // logprob = (x − m) − L: x − m is exact near the maximum, and L is small, so nothing is lost to the magnitude of m
+    { op: "GatherElements", inputs: [x, n.targets], outputs: [p("target_logit")], ints: { axis: 2 }, name: p("gather_target_logit") },
+    { op: "Sub", inputs: [p("target_logit"), p("max")], outputs: [p("target_shifted")], name: p("target_shifted") },
+    { op: "Add", inputs: [p("target_shifted"), p("neg_l")], outputs: [p("target_logprob")], name: p("target_logprob") },
+    { op: "Sub", inputs: [p("top_x"), p("max")], outputs: [p("top_shifted")], name: p("top_shifted") },
+    { op: "Add", inputs: [p("top_shifted"), p("neg_l")], outputs: [p("top_logprobs")], name: p("top_logprobs") },
+    // −H = Σ p (x − m) − L
+    { op: "Sub", inputs: [x, p("max")], outputs: [p("shifted")], name: p("shifted") },
+    { op: "Mul", inputs: [p("probs"), p("shifted")], outputs: [p("p_shifted")], name: p("p_shifted") },
+    { op: "ReduceSum", inputs: [p("p_shifted"), p("axis2")], outputs: [p("mean_shifted")], ints: { keepdims: 1 }, name: p("mean_shifted") },
+    { op: "Add", inputs: [p("mean_shifted"), p("neg_l")], outputs: [p("neg_entropy")], name: p("neg_entropy") },
+    // rank − 1 = #{k : x_k > x_t}, counted by an integer matrix product with a column of ones: one byte per entry
+    // instead of the four of a float ReduceSum (measured: 17% less time for a 4k vocabulary, 46% less for 128k)
+    { op: "Greater", inputs: [x, p("target_logit")], outputs: [p("above")], name: p("greater") },
+    { op: "Cast", inputs: [p("above")], outputs: [p("above_bytes")], ints: { to: UINT8 }, name: p("cast_above") },
+    { op: "Shape", inputs: [x], outputs: [p("rows_shape")], name: p("rows_shape") },
+    { op: "Slice", inputs: [p("rows_shape"), p("minus_one"), p("end"), p("axis0")], outputs: [p("row_length")], name: p("row_length") },
+    { op: "Concat", inputs: [p("row_length"), p("one")], outputs: [p("ones_shape")], ints: { axis: 0 }, name: p("ones_shape") },
+    { op: "Expand", inputs: [p("one_byte"), p("ones_shape")], outputs: [p("ones")], name: p("ones") },
+    { op: "MatMulInteger", inputs: [p("above_bytes"), p("ones")], outputs: [p("above_count_int")], name: p("count_above") },
+    { op: "Cast", inputs: [p("above_count_int")], outputs: [p("above_count")], ints: { to: FLOAT }, name: p("cast_count") },
+    // one output: ids as floats are exact below 2^24
+    { op: "Cast", inputs: [p("top_indices")], outputs: [p("top_ids")], ints: { to: FLOAT }, name: p("cast_ids") },
+    { op: "Concat", inputs: [p("target_logprob"), p("neg_entropy"), p("above_count"), p("top_logprobs"), p("top_ids")], outputs: [n.packed], ints: { axis: 2 }, name: p("pack") },
+  );
   return {
     nodes,
     initializers,
