@@ -57,7 +57,6 @@ export const DOUBLE = 11;
 export const BOOL = 9;
 export const FLOAT16 = 10;
 export const UINT8 = 2;
-export const INT32 = 6;
 
 export interface TensorSpec {
   name: string;
