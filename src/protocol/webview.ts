@@ -17,7 +17,7 @@
 import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo } from "../core/types";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
 import type { Comparison } from "../core/comparisonData";
-import type { AdapterMode } from "./engine";
+import type { AdapterInfo, AdapterMode } from "./engine";
 
 // ---------------------------------------------------------------- section data
 
@@ -72,17 +72,11 @@ export interface ComparisonView {
   comparedAt: number;
 }
 
-/** One adapter in the LoRA section: its config and whether (and how strongly) it is on. */
-export interface AdapterRow {
-  /** Its folder's name (what `setAdapter` names). */
-  name: string;
-  /** Absolute folder path (sent back in `setAdapter`, so two folders with the same name stay apart). */
-  path: string;
-  rank: number;
-  alpha: number;
-  targetModules: string[];
-  /** The domain it was trained on (adapter_config.json's "description"), or "". */
-  description: string;
+/**
+ * One adapter in the LoRA section: its config (as the worker lists it; `name` and `path` are what `setAdapter` sends
+ * back, so two folders with the same name stay apart) and whether (and how strongly) it is on.
+ */
+export interface AdapterRow extends Omit<AdapterInfo, "baseModel"> {
   /** On: in the active set with a non-zero scale. */
   enabled: boolean;
   /** Its scale when on; when off, the scale it gets when switched on again (the last one used, else 1). */

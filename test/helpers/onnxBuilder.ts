@@ -28,16 +28,22 @@ export function constantLogitsModel(row: number[]): Buffer {
   });
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function uniformRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1) (uniformRandom, stretched). */
+export function seededRandom(seed: number): () => number {
+  const next = uniformRandom(seed);
+  return () => next() * 2 - 1;
 }
 
 /** The running-sum model's weights as stored (rounded to float32): embedding [vocab, dim], head [dim, vocab]. */

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { floatToHalf } from "../../src/core/onnxEncoder";
 import { parseSafetensors } from "../../src/core/safetensors";
 
 export interface RawTensor {
@@ -34,31 +35,8 @@ export function f32Bytes(values: readonly number[] | Float32Array): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-/** Round-to-nearest-even float32 → binary16 bits (normal and subnormal range; overflow → infinity). */
-export function toFloat16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
+/** Round-to-nearest-even float32 → binary16 bits: the engine's own converter (src/core/onnxEncoder.ts). */
+export const toFloat16Bits = floatToHalf;
 
 /** float32 → bfloat16 bits, round to nearest even. */
 export function toBfloat16Bits(value: number): number {

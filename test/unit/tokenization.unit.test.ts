@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { TextTokenizer, type EncodedText } from "../../src/core/tokenization";
 import { utf8ByteLength, utf8Encode, decodeCompleteCharacters } from "../../src/core/tokenizers/utf8";
+import { uniformRandom } from "../helpers/onnxBuilder";
 
 const root = path.resolve(__dirname, "../../..");
 const fixtureDir = path.join(root, "test", "fixtures", "tokenizers");
@@ -200,18 +201,6 @@ function byteLevelReferenceOffsets(text: string, tokens: readonly string[], spec
   assert.equal(byte, utf8ByteLength(text), "the reference consumed every byte");
   assert.deepEqual(tokenBytes, Array.from(new TextEncoder().encode(text)), "the tokens spell the text's UTF-8 bytes");
   return offsets;
-}
-
-/** Seeded PRNG (mulberry32) so fuzz failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WHITESPACE_RUNS = [" ", "  ", "\t", "\n", "\r\n", "\n\n", "\u00a0", "\u3000", " \t ", "\u2028", "\r"];
@@ -646,7 +635,7 @@ describe("fuzz: random Unicode keeps the offset invariants", () => {
       const specials = new Set(
         (Array.isArray(files.json.added_tokens) ? (files.json.added_tokens as Array<{ content: string }>) : []).map((t) => t.content),
       );
-      const random = mulberry32(FUZZ_SEED + files.name.length);
+      const random = uniformRandom(FUZZ_SEED + files.name.length);
       for (let i = 0; i < FUZZ_ITERATIONS; i++) {
         const text = randomText(random, 40);
         const encoded = tokenizer.encode(text);
@@ -671,7 +660,7 @@ describe("fuzz: realistic text through normalizing tokenizers lands each token o
   for (const files of [BERT, UNIGRAM, BYTE_LEVEL_NFKC_LOWER]) {
     test(`${files.name}: ${FUZZ_ITERATIONS} texts of words, punctuation and whitespace (seeded)`, () => {
       const tokenizer = load(files);
-      const random = mulberry32(FUZZ_SEED + 7 * files.name.length);
+      const random = uniformRandom(FUZZ_SEED + 7 * files.name.length);
       for (let i = 0; i < FUZZ_ITERATIONS; i++) {
         const count = Math.floor(random() * 20);
         let text = "";
@@ -712,7 +701,7 @@ describe("real model tokenizers (models/, built by the model kit)", () => {
 describe("long input", () => {
   /** ~1 MB on one line: words, punctuation, CJK and emoji, no newline. */
   function oneMegabyteLine(): string {
-    const random = mulberry32(42);
+    const random = uniformRandom(42);
     const words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog,", "and", "42", "émigrés", "中文", "😀", "x=y+1;", "return"];
     const parts: string[] = [];
     let length = 0;
