@@ -7,7 +7,9 @@
  * When the suite runs in desktop VS Code (VSCODE_PATH) there is no bridge: `ui.available` is false
  * and UI checks call `skipWithoutUi(this)`.
  */
+import * as assert from "assert";
 import * as http from "http";
+import * as path from "path";
 import * as vscode from "vscode";
 import type { Context } from "mocha";
 
@@ -170,8 +172,26 @@ export async function notificationWith(fragment: string, timeoutMs = 90_000): Pr
   );
 }
 
+/** The extension under test. */
+export const EXTENSION_ID = "perplexity-lens.perplexity-lens";
+
 /** The extension's status bar item (its id is "<extension id>.<item id>"). */
-export const STATUS_ITEM = '[id="perplexity-lens.perplexity-lens.perplexityLens.status"]';
+export const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
+
+/** Activates the extension under test; resolves to it and to what activate returned (the test hooks, when on). */
+export async function activateExtension<T = unknown>(): Promise<{ extension: vscode.Extension<T>; hooks: T }> {
+  const extension = vscode.extensions.getExtension<T>(EXTENSION_ID);
+  assert.ok(extension, `${EXTENSION_ID} is not among ${vscode.extensions.all.map((e) => e.id).join(", ")}`);
+  const hooks = await extension.activate();
+  return { extension, hooks };
+}
+
+/** The path of `name` in the first workspace folder (the sample workspace). */
+export function workspaceFile(name: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, "no workspace folder");
+  return path.join(folder.uri.fsPath, name);
+}
 
 /**
  * The status bar text once scoring has settled ("ppl 63.3 · 1.679 bpb", not a spinner or "~"), and `accept` holds

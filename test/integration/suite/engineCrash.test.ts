@@ -5,11 +5,9 @@
  * which exists only when the runner sets PERPLEXITY_LENS_TEST_HOOKS=1).
  */
 import * as assert from "assert";
-import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi, notificationWith, settledStatus } from "../uiBridge";
+import { ui, skipWithoutUi, notificationWith, settledStatus, activateExtension, workspaceFile } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 
 interface LensTestHooks {
   simulateEngineCrash(): boolean;
@@ -20,12 +18,8 @@ describe("an engine crash", () => {
   let file: string;
 
   before(async () => {
-    const ext = vscode.extensions.getExtension<LensTestHooks | undefined>(EXTENSION_ID);
-    assert.ok(ext);
-    hooks = await ext.activate();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, "no workspace folder");
-    file = path.join(folder.uri.fsPath, "prose.md");
+    hooks = (await activateExtension<LensTestHooks | undefined>()).hooks;
+    file = workspaceFile("prose.md");
   });
 
   afterEach(async () => {

@@ -3,11 +3,9 @@
  * status bar's perplexity changing and naming the adapter, and the panel's LoRA switch following.
  */
 import * as assert from "assert";
-import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi, settledStatus } from "../uiBridge";
+import { ui, skipWithoutUi, settledStatus, activateExtension, workspaceFile } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 const ADAPTER = "markdown-prose";
 
 /** Webview content lives in an inner iframe (fake.html) of an outer one. */
@@ -43,12 +41,8 @@ describe("LoRA adapters", () => {
   let file: string;
 
   before(async () => {
-    const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext);
-    await ext.activate();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, "no workspace folder");
-    file = path.join(folder.uri.fsPath, "prose.md");
+    await activateExtension();
+    file = workspaceFile("prose.md");
   });
 
   it("toggling an adapter from the command palette changes the status bar's perplexity and the panel's switch", async function () {

@@ -3,11 +3,9 @@
  * edit rescored with the KV cache shows reused tokens in the panel's cache numbers.
  */
 import * as assert from "assert";
-import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi, settledStatus } from "../uiBridge";
+import { ui, skipWithoutUi, settledStatus, activateExtension, workspaceFile } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 /** Webview content lives in an inner iframe (fake.html) of an outer one. */
 const IN_WEBVIEW = { frame: "fake.html" };
 
@@ -27,12 +25,8 @@ describe("the panel", () => {
   let original: string;
 
   before(async () => {
-    const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext);
-    await ext.activate();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, "no workspace folder");
-    file = path.join(folder.uri.fsPath, "prose.md");
+    await activateExtension();
+    file = workspaceFile("prose.md");
     original = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(file))).toString("utf8");
   });
 

@@ -6,10 +6,8 @@
  */
 import * as assert from "assert";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi, notificationWith } from "../uiBridge";
+import { ui, skipWithoutUi, notificationWith, activateExtension, STATUS_ITEM } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
-const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 
 async function openUntitled(content: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument({ language: "markdown", content });
@@ -18,9 +16,7 @@ async function openUntitled(content: string): Promise<vscode.TextEditor> {
 
 describe("Bad input in the editor", () => {
   before(async () => {
-    const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext);
-    await ext.activate();
+    await activateExtension();
   });
 
   afterEach(async () => {

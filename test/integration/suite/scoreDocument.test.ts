@@ -7,11 +7,9 @@ import * as assert from "assert";
 import * as path from "path";
 import { execFile } from "child_process";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi } from "../uiBridge";
+import { ui, skipWithoutUi, activateExtension, workspaceFile, STATUS_ITEM } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 /** VS Code gives a status bar item the element id `<extension id>.<item id>`. */
-const STATUS_ITEM = `[id="${EXTENSION_ID}.perplexityLens.status"]`;
 
 interface CliToken {
   text: string;
@@ -53,13 +51,8 @@ describe("Score Document in the editor", () => {
   let extensionPath: string;
 
   before(async () => {
-    const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext);
-    await ext.activate();
-    extensionPath = ext.extensionPath;
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, "no workspace folder");
-    file = path.join(folder.uri.fsPath, "surprising.md");
+    extensionPath = (await activateExtension()).extension.extensionPath;
+    file = workspaceFile("surprising.md");
   });
 
   it("highlights tokens and shows the command line's perplexity in the status bar", async function () {

@@ -6,9 +6,8 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as vscode from "vscode";
-import { ui, skipWithoutUi } from "../uiBridge";
+import { ui, skipWithoutUi, EXTENSION_ID } from "../uiBridge";
 
-const EXTENSION_ID = "perplexity-lens.perplexity-lens";
 
 /** Minimal protobuf writer, enough for the one-node ONNX model below. */
 function varint(n: number): number[] {
