@@ -206,3 +206,16 @@ export function constantWordsFolder(dir: string, words: string[], wordLogits: nu
     onnx: constantLogitsModel([...wordLogits, -1e9]),
   });
 }
+
+/**
+ * The three folders the comparison tests compare: a runningSum model, a constant-logits model over red/blue/green
+ * (blue twice as likely), and a folder with only that tokenizer's tokenizer.json.
+ */
+export function comparisonFolders(dir: string): { sum: string; words: string; tokenizerOnly: string } {
+  const sum = runningSumFolder(path.join(dir, "sum"), { dim: 8, positions: 64 });
+  const words = constantWordsFolder(path.join(dir, "words"), ["red", "blue", "green"], [0, Math.log(2), 0]);
+  const tokenizerOnly = path.join(dir, "tokenizer-only");
+  fs.mkdirSync(tokenizerOnly);
+  fs.writeFileSync(path.join(tokenizerOnly, "tokenizer.json"), JSON.stringify(wordTokenizer(["red", "blue", "green"]).tokenizer));
+  return { sum, words, tokenizerOnly };
+}

@@ -11,16 +11,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ComparisonReport } from "../../src/core/compare";
 import type { ScoreReport } from "../../src/core/types";
-import { constantWordsFolder, runningSumFolder, wordTokenizer } from "../helpers/onnxBuilder";
+import { comparisonFolders } from "../helpers/onnxBuilder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-compare-cli-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const cli = path.resolve(__dirname, "../../src/cli/main.js");
-const sum = runningSumFolder(path.join(tmp, "sum"), { dim: 8, positions: 64 });
-const words = constantWordsFolder(path.join(tmp, "words"), ["red", "blue", "green"], [0, Math.log(2), 0]);
-const tokenizerOnly = path.join(tmp, "tokenizer-only");
-fs.mkdirSync(tokenizerOnly);
-fs.writeFileSync(path.join(tokenizerOnly, "tokenizer.json"), JSON.stringify(wordTokenizer(["red", "blue", "green"]).tokenizer));
+const { sum, words, tokenizerOnly } = comparisonFolders(tmp);
 const text = "red blue green\nblue  blue red\n".repeat(3);
 const file = path.join(tmp, "input.txt");
 fs.writeFileSync(file, text);

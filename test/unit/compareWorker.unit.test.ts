@@ -11,16 +11,12 @@ import * as path from "node:path";
 import { EngineClient, EngineError } from "../../src/worker/engineClient";
 import { compareModels } from "../../src/core/compare";
 import { extToWorkerMessageProblem, type ComparisonResult, type ModelLoaded, type ProgressStep, type Stats } from "../../src/protocol/engine";
-import { constantWordsFolder, runningSumFolder, wordTokenizer } from "../helpers/onnxBuilder";
+import { comparisonFolders } from "../helpers/onnxBuilder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-compare-worker-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const workerScript = path.resolve(__dirname, "../../src/worker/engineWorker.js");
-const sum = runningSumFolder(path.join(tmp, "sum"), { dim: 8, positions: 64 });
-const words = constantWordsFolder(path.join(tmp, "words"), ["red", "blue", "green"], [0, Math.log(2), 0]);
-const tokenizerOnly = path.join(tmp, "tokenizer-only");
-fs.mkdirSync(tokenizerOnly);
-fs.writeFileSync(path.join(tokenizerOnly, "tokenizer.json"), JSON.stringify(wordTokenizer(["red", "blue", "green"]).tokenizer));
+const { sum, words, tokenizerOnly } = comparisonFolders(tmp);
 const text = "red blue green\nblue  blue red\n".repeat(4);
 const targets = [{ path: sum }, { path: words, name: "words" }, { path: tokenizerOnly }];
 const options = { method: "sliding" as const, window: 32, stride: 16 };
