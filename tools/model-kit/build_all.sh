@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run models: rebuild every model-kit artifact from scratch, fixed seeds. ~60-90 min on 2 cores.
+# npm run models: rebuild every model-kit artifact from scratch, fixed seeds. About 3.5 hours on 2 cores.
 #   corpus -> tokenizers -> training -> ONNX export -> adapters -> evaluation -> goldens -> model cards -> Node checks
 # Needs tools/model-kit/setup.sh (Debian python3-torch, python3-onnx, libopenblas0-pthread, python3-regex) and the
 # npm registry (corpus packages). Logs go to tools/model-kit/logs/ (committed), work files to tools/model-kit/work/.
@@ -10,8 +10,13 @@ cd "$KIT"
 PY=/usr/bin/python3
 # one thread per training process (faster than two here); OpenBLAS must not spawn its own threads
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
-BPE4K_STEPS=${BPE4K_STEPS:-900}
-BPE4K_STEPS2=${BPE4K_STEPS2:-300}
+# glibc returns every freed block over its mmap threshold to the kernel; training allocates and frees ~33 MB
+# attention tensors many times a step, and the page faults of re-mapping them made training ~4x slower on this VM.
+# Keep freed memory in the process instead (no effect on the arithmetic).
+export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
+# 4,864 steps x 8 x 512 = 19,922,944 training tokens per family member (~1.8 epochs of the training stream)
+FAMILY_STEPS=${FAMILY_STEPS:-4864}
+CHECKPOINTS=${CHECKPOINTS:-152,304,608,1216,2432}
 BYTE_STEPS=${BYTE_STEPS:-1050}
 LLAMA_STEPS=${LLAMA_STEPS:-500}
 ADAPTER_STEPS=${ADAPTER_STEPS:-300}
@@ -31,46 +36,28 @@ $PY build_tokenizers.py > logs/tokenizers.log 2>&1
 $PY lenskit/tokcheck.py >> logs/tokenizers.log
 node check_tokenizers.cjs lens-gpt2-bpe4k lens-gpt2-byte lens-llama-sp | tee logs/tokenizer-check.log | tee -a "$LOG"
 
-step "train lens-gpt2-bpe4k ($BPE4K_STEPS steps) and lens-gpt2-byte ($BYTE_STEPS steps) in parallel"
-$PY train.py --name lens-gpt2-bpe4k --steps "$BPE4K_STEPS" > work/train-bpe4k.out 2>&1 & P1=$!
-$PY train.py --name lens-gpt2-byte --steps "$BYTE_STEPS" > work/train-byte.out 2>&1 & P2=$!
+step "train the size family ($FAMILY_STEPS steps each; the default model is its largest member) and lens-gpt2-byte, lens-llama-sp"
+# Two queues side by side, one thread each. Queue A: the default model, then the byte model. Queue B: the four smaller
+# family members (largest first; lens-gpt2-bpe4k-98k keeps checkpoints at doubling step counts for L(D)), then
+# lens-llama-sp. Every family member reads the same token stream in the same order (same steps, batch, seq, seed).
+family() { # name lr [extra args]
+  local name=$1 lr=$2; shift 2
+  $PY train.py --name "$name" --steps "$FAMILY_STEPS" --lr "$lr" --min-lr "$(awk "BEGIN{print $lr/10}")" --warmup 100 "$@" > "work/train-$name.out" 2>&1
+}
+(
+  family lens-gpt2-bpe4k 3e-3
+  $PY train.py --name lens-gpt2-byte --steps "$BYTE_STEPS" > work/train-byte.out 2>&1
+) & P1=$!
+(
+  family lens-gpt2-bpe4k-922k 3.8e-3
+  family lens-gpt2-bpe4k-332k 4.9e-3
+  family lens-gpt2-bpe4k-98k 6e-3 --save-at "$CHECKPOINTS"
+  family lens-gpt2-bpe4k-25k 8.5e-3
+  $PY train.py --name lens-llama-sp --steps "$LLAMA_STEPS" --lr 3e-3 > work/train-llama.out 2>&1
+) & P2=$!
 wait $P1; wait $P2
-tail -n1 logs/train-lens-gpt2-bpe4k.log logs/train-lens-gpt2-byte.log | tee -a "$LOG"
+tail -n1 logs/train-lens-gpt2-bpe4k*.log logs/train-lens-gpt2-byte.log logs/train-lens-llama-sp.log | tee -a "$LOG"
 
-step "train lens-llama-sp ($LLAMA_STEPS steps) and a second phase of lens-gpt2-bpe4k ($BPE4K_STEPS2 more steps on unseen data) in parallel"
-# phase 2 reads the token stream right after the windows of phase 1 (--offset-tokens -1)
-$PY train.py --name lens-llama-sp --steps "$LLAMA_STEPS" --lr 3e-3 > work/train-llama.out 2>&1 & P1=$!
-$PY train.py --name lens-gpt2-bpe4k --resume --steps "$BPE4K_STEPS2" --offset-tokens -1 \
-  --lr 8e-4 --min-lr 5e-5 --warmup 20 --seed 2 > work/train-bpe4k-2.out 2>&1 & P2=$!
-wait $P1; wait $P2
-tail -n1 logs/train-lens-llama-sp.log logs/train-lens-gpt2-bpe4k.log | tee -a "$LOG"
-
-step "train the two LoRA adapters ($ADAPTER_STEPS steps each) in parallel"
-$PY train.py --name lens-gpt2-bpe4k --adapter markdown-prose --domain prose --steps "$ADAPTER_STEPS" --warmup 10 --lr 4e-3 --min-lr 4e-4 --seed 3 > work/train-adapter-prose.out 2>&1 & P1=$!
-$PY train.py --name lens-gpt2-bpe4k --adapter typescript-code --domain code --steps "$ADAPTER_STEPS" --warmup 10 --lr 4e-3 --min-lr 4e-4 --seed 3 > work/train-adapter-code.out 2>&1 & P2=$!
-wait $P1; wait $P2
-tail -n1 logs/train-lens-gpt2-bpe4k.*.log | tee -a "$LOG"
-
-step "ONNX export, no-LoRA fixture, PEFT adapters"
-$PY export.py model lens-gpt2-bpe4k lens-gpt2-byte lens-llama-sp 2>&1 | grep -v -i warn | tee -a "$LOG"
-$PY export.py nolora > /dev/null 2>&1
-$PY export.py adapters | tee -a "$LOG"
-
-step "evaluation (validation method + xz -9e)"
-$PY evaluate.py xz > /dev/null
-$PY evaluate.py model lens-gpt2-bpe4k lens-llama-sp > work/eval-a.out 2>&1 & P1=$!
-$PY evaluate.py model lens-gpt2-byte > work/eval-b.out 2>&1 & P2=$!
-wait $P1; wait $P2
-$PY evaluate.py adapters > work/eval-adapters.out 2>&1
-cat work/eval-a.out work/eval-b.out work/eval-adapters.out >> "$LOG"
-
-step "goldens and model cards"
-$PY goldens.py | tee -a "$LOG"
-$PY cards.py | tee -a "$LOG"
-du -b -s "$ROOT/models" | tee -a "$LOG"
-
-step "Node checks: onnxruntime-node + @huggingface/tokenizers against the goldens"
-(cd "$ROOT" && npx tsc --outDir out --rootDir . --target ES2022 --module commonjs --moduleResolution node10 --strict \
-   --esModuleInterop --skipLibCheck --types node --noUncheckedIndexedAccess test/unit/models.unit.test.ts &&
- node --test out/test/unit/models.unit.test.js) 2>&1 | tail -n 12 | tee -a "$LOG"
-step "done"
+# The steps after training live in their own script, read when training ends (so they can change during the hours the
+# training takes without touching this running script).
+source "$KIT/build_after_training.sh"

@@ -19,8 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(KIT))
 
 
 def model_config(name, vocab):
-    if name == 'lens-gpt2-bpe4k':
-        return models.gpt2_config(vocab, n_positions=512, bos=vocab - 1, eos=vocab - 1)
+    member = models.family_member(name)
+    if member is not None:
+        _, d, n_layer, n_head, _ = member
+        return models.gpt2_config(vocab, n_positions=512, n_embd=d, n_layer=n_layer, n_head=n_head, bos=vocab - 1, eos=vocab - 1)
     if name == 'lens-gpt2-byte':
         return models.gpt2_config(vocab, n_positions=512, bos=256, eos=256)
     if name == 'lens-llama-sp':
@@ -67,6 +69,7 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--resume', action='store_true', help='continue work/ckpt/NAME.pt (second phase, fresh optimizer)')
     ap.add_argument('--offset-tokens', type=int, default=0, help='skip this many tokens of the stream (data of earlier phases); -1 = right after the first phase')
+    ap.add_argument('--save-at', default='', help='comma-separated step counts after which a checkpoint work/ckpt/NAME@STEPS.pt is kept (for L(D))')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -80,7 +83,9 @@ def main():
         logf.write(msg + '\n')
         logf.flush()
 
-    enc = tok.load(os.path.join(ROOT, 'models', a.name, 'tokenizer.json'))
+    # the size family shares the default model's tokenizer
+    tok_name = models.FAMILY_DEFAULT if models.family_member(a.name) else a.name
+    enc = tok.load(os.path.join(ROOT, 'models', tok_name, 'tokenizer.json'))
     vocab = len(enc.vocab)
     if a.adapter or a.resume:
         ck = torch.load(os.path.join(KIT, 'work', 'ckpt', a.name + '.pt'))
@@ -135,6 +140,8 @@ def main():
     n_par = models.n_params(model)
     log(f'{tag}: {n_par} parameters, config {json.dumps(cfg)}')
 
+    save_at = sorted(int(v) for v in a.save_at.split(',') if v)
+    checkpoints = []
     curve = []
     t0 = time.time()
     tokens = 0
@@ -170,6 +177,11 @@ def main():
                           'tokens': tokens, 'seconds': round(el, 1)})
             if step % 50 == 0 or step == a.steps - 1:
                 log(f'step {step:5d} loss {lv:.4f} (smoothed {run_loss:.4f}) lr {lr:.2e} tokens {tokens} {tokens / el:.0f} tok/s {el:.0f}s')
+        if step + 1 in save_at and step + 1 < a.steps:
+            torch.save({'config': cfg, 'state_dict': model.state_dict(), 'steps': step + 1, 'tokens': tokens},
+                       os.path.join(KIT, 'work', 'ckpt', f'{tag}@{step + 1}.pt'))
+            checkpoints.append({'steps': step + 1, 'tokens': tokens, 'lr': round(lr, 6), 'smoothedLoss': round(run_loss, 4)})
+            log(f'checkpoint after {step + 1} steps ({tokens} tokens)')
     el = time.time() - t0
     out = {'config': cfg}
     if a.adapter:
@@ -188,6 +200,8 @@ def main():
         'finalTrainLoss': round(sum(c['loss'] for c in curve[-5:]) / len(curve[-5:]), 4),
         'torch': torch.__version__, 'curve': curve,
     }
+    if checkpoints:
+        summary['checkpoints'] = checkpoints
     if a.adapter:
         summary['r'] = a.rank
         summary['alpha'] = a.alpha

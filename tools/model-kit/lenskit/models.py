@@ -300,6 +300,27 @@ def llama_config(vocab_size, hidden=192, layers=3, heads=6, kv_heads=2, inner=32
     }
 
 
+# The size family for scaling fits: GPT-2 models sharing the default model's tokenizer, data, data order and token
+# budget, from ~25 k to the default's ~3.1 M non-embedding parameters (12 · n_layer · d² in the name's comment).
+# The default model (lens-gpt2-bpe4k) is the largest member. Peak learning rates follow 3e-3 · sqrt(256 / d).
+FAMILY = [
+    # name, n_embd, n_layer, n_head, peak lr
+    ('lens-gpt2-bpe4k-25k', 32, 2, 2, 8.5e-3),    # 12·2·32²  =    24,576
+    ('lens-gpt2-bpe4k-98k', 64, 2, 2, 6e-3),      # 12·2·64²  =    98,304
+    ('lens-gpt2-bpe4k-332k', 96, 3, 3, 4.9e-3),   # 12·3·96²  =   331,776
+    ('lens-gpt2-bpe4k-922k', 160, 3, 5, 3.8e-3),  # 12·3·160² =   921,600
+    ('lens-gpt2-bpe4k', 256, 4, 4, 3e-3),         # 12·4·256² = 3,145,728
+]
+FAMILY_DEFAULT = 'lens-gpt2-bpe4k'
+
+
+def family_member(name):
+    for m in FAMILY:
+        if m[0] == name:
+            return m
+    return None
+
+
 def build(cfg):
     return GPT2LM(cfg) if cfg['model_type'] == 'gpt2' else LlamaLM(cfg)
 
