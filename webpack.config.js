@@ -22,7 +22,9 @@ function nodeBundle(entry, out, extra = {}) {
       devtoolModuleFilenameTemplate: "../[resource-path]",
     },
     devtool: "nosources-source-map",
-    externals: { vscode: "commonjs vscode", "onnxruntime-node": "commonjs onnxruntime-node" },
+    // vscode-jsonrpc/node requires `net` for socket transports this project never uses: the bundles get an empty
+    // module instead, so no shipped bundle loads a network module (test/unit/reliability/noNetwork.unit.test.ts).
+    externals: { vscode: "commonjs vscode", "onnxruntime-node": "commonjs onnxruntime-node", net: "var {}" },
     resolve: { extensions: [".ts", ".js"], conditionNames: ["node", "require", "default"] },
     module: {
       rules: [{ test: /\.ts$/, exclude: /node_modules/, use: [{ loader: "ts-loader", options: { configFile: "tsconfig.json", transpileOnly: true } }] }],

@@ -5,24 +5,24 @@
  * Calls are serialised (one model run at a time). A failed `loadModel` keeps the previous model.
  */
 import * as fs from "node:fs";
-import type { ScoreOptions } from "../protocol/engine";
 import { EngineError } from "./engineError";
 
 export { EngineError } from "./engineError";
-import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo, TokenScore, WindowMethod } from "./types";
-import { openModelBundle, ModelBundleError, type ModelBundle } from "./modelBundle";
-import { OnnxCausalLm, OnnxModelError } from "./onnxModel";
-import { countParameters, parseOnnxModel, OnnxParseError } from "./onnxProto";
+import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo, ScoreOptions, TokenScore, WindowMethod } from "./types";
+import { openModelBundle, ModelBundleError, type ModelBundle } from "./backends/onnx/modelBundle";
+import { OnnxCausalLm } from "./backends/onnx/onnxSession";
+import { OnnxModelError } from "./backends/onnx/graphSignature";
+import { countParameters, parseOnnxModel, OnnxParseError } from "./backends/onnx/onnxProto";
 import { KvCache } from "./kvCache";
-import { defaultChunkRows, LogitsStats } from "./logitsStats";
+import { defaultChunkRows, LogitsStats } from "./backends/onnx/logitsStats";
 import { buildModelInfo } from "./modelInfo";
 import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
-import { TextTokenizer, type EncodedText } from "./tokenization";
+import { TextTokenizer, type EncodedText } from "./tokenizers/textTokenizer";
 import { encodeIncrementally, supportsIncrementalEncoding } from "./incrementalEncoding";
 import { rollingWindows, slidingWindows, type ScoringWindow } from "./windows";
 import { computeMetrics } from "./metrics";
 import { silentLogger, taggedLogger, type Logger } from "./logger";
-import type { AdapterSelection } from "../protocol/engine";
+import type { AdapterSelection } from "./lora/adapterTypes";
 import { LoraAdapterState, type AdapterSetResult } from "./lora/adapterState";
 import { listAdapters, type AdapterCatalog } from "./lora/adapterCatalog";
 import { LoraError } from "./lora/loraError";

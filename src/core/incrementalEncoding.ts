@@ -9,7 +9,7 @@
  * are the previous text's, tokens from it are those of the suffix encoded alone. As a check, the suffix's first
  * tokens before the change must equal the previous tokens there; otherwise the whole text is encoded.
  */
-import type { EncodedText } from "./tokenization";
+import type { EncodedText } from "./tokenizers/textTokenizer";
 
 /** Characters kept between the restart point and the first change (the regex looks ahead by one). */
 const MARGIN = 16;

@@ -10,7 +10,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import type { KvCacheStats } from "./types";
-import type { KvState } from "./onnxModel";
+import type { KvState } from "./backends/onnx/onnxSession";
 import type { Logger } from "./logger";
 import { silentLogger } from "./logger";
 

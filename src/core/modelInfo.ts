@@ -8,9 +8,9 @@
  * - kvBytesPerToken = 2 · layers · kv_heads · head_dim · dtype size (keys and values of every layer).
  */
 import type { ArchitectureSpec } from "./architecture";
-import type { GraphSignature } from "./onnxModel";
+import type { GraphSignature } from "./backends/onnx/graphSignature";
 import type { ModelInfo } from "./types";
-import type { ModelBundle } from "./modelBundle";
+import type { ModelBundle } from "./backends/onnx/modelBundle";
 import { kvBytes, DTYPE_BYTES } from "./kvCache";
 
 export function parametersEstimate(spec: Pick<ArchitectureSpec, "numLayers" | "hiddenSize">): number {

@@ -14,10 +14,10 @@
  */
 import * as ort from "onnxruntime-node";
 import type { ScoringWindow } from "./windows";
-import type { OnnxCausalLm, KvState } from "./onnxModel";
+import type { OnnxCausalLm, KvState } from "./backends/onnx/onnxSession";
 import { KvCache, disposeKv, sliceKv } from "./kvCache";
 import type { PositionScore } from "./tokenDistribution";
-import { scoreRowsFloat64, type LogitsStats } from "./logitsStats";
+import { scoreRowsFloat64, type LogitsStats } from "./backends/onnx/logitsStats";
 
 export class ScoringCancelledError extends Error {
   constructor() {

@@ -66,6 +66,17 @@ export interface Metrics {
 
 export type WindowMethod = "sliding" | "rolling";
 
+/** Scoring options that the user's settings control. */
+export interface ScoreOptions {
+  method: WindowMethod;
+  /** Tokens per window including the prefix token; clamped to the model's context length. 0 = model context. */
+  window: number;
+  /** Sliding-window stride in tokens; 0 = window / 2. Ignored for "rolling". */
+  stride: number;
+  /** How many alternatives to report per token. */
+  topK: number;
+}
+
 /** How a text was scored: stated with every result so numbers can be compared and reproduced. */
 export interface MethodInfo {
   method: WindowMethod;

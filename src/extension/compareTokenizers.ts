@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { isEngineError } from "../core/engineError";
 import type { ComparisonTarget } from "../core/compare";
-import type { ComparisonResult, ProgressStep } from "../protocol/engine";
+import type { Comparison } from "../core/comparisonData";
 import { listComparisonCandidates, type ComparisonCandidate } from "./comparisonTargets";
 import { buildComparisonView } from "./comparisonView";
 import { errorMessage, type LensContext } from "./ctx";
@@ -153,13 +153,12 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
   const { session } = await ctx.readyEngine();
   const started = Date.now();
   const request = {
-    type: "compare" as const,
     text,
     targets: targets.map((t): ComparisonTarget => ({ path: t.path, name: t.name, source: t.source })),
     options: { method: ctx.config.method, window: ctx.config.window, stride: ctx.config.stride },
   };
   ctx.log.info(`[compare] ${targets.map((t) => t.name).join(", ")} on ${text.length} characters of ${document.uri.toString()} (${request.options.method})`);
-  let answer: ComparisonResult;
+  let answer: Comparison;
   try {
     answer = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: "Comparing tokenizers", cancellable: true },
@@ -169,9 +168,9 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
         let reported = 0;
         let lastStep = -1;
         try {
-          return await session.request<ComparisonResult>(request, {
+          return await session.request("compare", request, {
             signal: controller.signal,
-            onProgress: (done: number, total: number, step?: ProgressStep) => {
+            onProgress: ({ done, total, step }) => {
               if (!step) return;
               // Each step is an equal share of the bar; within a step, positions done of its total.
               const share = 100 / step.count;
@@ -194,8 +193,8 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
     }
     throw error;
   }
-  ctx.log.info(`[compare] done in ${Date.now() - started} ms: ${answer.comparison.entries.map((e) => `${e.model.name} ${e.metrics.tokens} tokens, ${e.metrics.bitsPerByte?.toFixed(3) ?? "–"} bits/byte`).join("; ")}`);
-  const view = buildComparisonView({ docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope }, text, answer.comparison, Date.now());
+  ctx.log.info(`[compare] done in ${Date.now() - started} ms: ${answer.entries.map((e) => `${e.model.name} ${e.metrics.tokens} tokens, ${e.metrics.bitsPerByte?.toFixed(3) ?? "–"} bits/byte`).join("; ")}`);
+  const view = buildComparisonView({ docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope }, text, answer, Date.now());
   ctx.panel.showComparison(view);
   ctx.panel.showAsTab();
   return view;

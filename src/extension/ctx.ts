@@ -14,7 +14,7 @@ import * as vscode from "vscode";
 import type { Metrics, ModelInfo } from "../core/types";
 import { computeMetrics } from "../core/metrics";
 import { isEngineError } from "../core/engineError";
-import type { AdapterList, AdapterSelection, AdaptersChanged, BaseScore, ScoreResult } from "../protocol/engine";
+import type { AdapterList, AdapterSelection, AdaptersChanged, ScoreResult } from "../protocol/engine";
 import { LensPanel } from "./panel/lensPanel";
 import {
   CONFIG_SECTION,
@@ -124,7 +124,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
         applyAdapters: (selections) => this.applyAdapters(selections),
         scoreBase: async (docUri, version, text, options) => {
           const { session } = await this.readyEngine();
-          return session.request<BaseScore>({ type: "scoreBase", docId: docUri, version, text, options });
+          return session.request("scoreBase", { docId: docUri, version, text, options });
         },
         adapters: this.adapters,
         panelOpen: () => this.panel.isOpen,
@@ -349,7 +349,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
 
   didRelease(uri: vscode.Uri): void {
     const docId = uri.toString();
-    void this.engine?.request({ type: "releaseDocument", docId }).catch((error: unknown) => {
+    void this.engine?.request("releaseDocument", { docId }).catch((error: unknown) => {
       if (!(isEngineError(error) && error.code === "cancelled")) this.log.debug(`[ctx] releasing ${docId} failed: ${errorMessage(error)}`);
     });
     this.panel.forgetDocument(docId);

@@ -107,15 +107,15 @@ export class DocumentScorer implements vscode.Disposable {
     try {
       const { session, model } = await this.host.readyEngine();
       if (!this.gate.isLatest(ticket) || controller.signal.aborted) return;
-      const result = await session.request<ScoreResult>(
+      const result = await session.request(
+        "score",
         {
-          type: "score",
           docId: key,
           version: document.version,
           text,
           options: { method: config.method, window: config.window, stride: config.stride, topK: config.topK },
         },
-        { signal: controller.signal, onProgress: (done, total) => progress.report(done, total) },
+        { signal: controller.signal, onProgress: ({ done, total }) => progress.report(done, total) },
       );
       const currentVersion = document.isClosed ? undefined : document.version;
       if (!this.gate.accepts(ticket, currentVersion) || result.version !== ticket.version) {

@@ -5,8 +5,8 @@
  */
 import type * as vscode from "vscode";
 import type { ModelInfo } from "../core/types";
-import type { DistributiveOmit, EngineAnswer, EngineRequest, ModelLoaded } from "../protocol/engine";
-import { EngineClient } from "../worker/engineClient";
+import type { EngineMethod, EngineParams, EngineResult } from "../protocol/engine";
+import { EngineClient, type EngineRequestOptions } from "../worker/engineClient";
 import type { ModelEntry } from "./modelCatalog";
 
 export interface EngineSettings {
@@ -14,7 +14,7 @@ export interface EngineSettings {
   kvBudgetBytes: number;
 }
 
-export type EngineRequestOptions = { signal?: AbortSignal; onProgress?: (done: number, total: number) => void };
+export type { EngineRequestOptions } from "../worker/engineClient";
 
 export class EngineSession implements vscode.Disposable {
   private readonly client: EngineClient;
@@ -59,19 +59,18 @@ export class EngineSession implements vscode.Disposable {
     const started = Date.now();
     this.log.info(`[engine] loading model ${entry.name} from ${entry.path}`);
     const promise = this.client
-      .request<ModelLoaded>({
-        type: "loadModel",
+      .request("loadModel", {
         path: entry.path,
         source: entry.source,
         kvBudgetBytes: this.settings.kvBudgetBytes,
         threads: this.settings.threads,
       })
-      .then((answer) => {
-        this.loadedModel = answer.model;
+      .then((model) => {
+        this.loadedModel = model;
         this.log.info(
-          `[engine] loaded ${answer.model.name} (${answer.model.architecture}, ${answer.model.parameters} parameters, vocabulary ${answer.model.vocabSize}, context ${answer.model.contextLength}) in ${Date.now() - started} ms`,
+          `[engine] loaded ${model.name} (${model.architecture}, ${model.parameters} parameters, vocabulary ${model.vocabSize}, context ${model.contextLength}) in ${Date.now() - started} ms`,
         );
-        return answer.model;
+        return model;
       })
       .finally(() => {
         if (this.loading?.promise === promise) this.loading = undefined;
@@ -80,8 +79,8 @@ export class EngineSession implements vscode.Disposable {
     return promise;
   }
 
-  request<R extends EngineAnswer>(request: DistributiveOmit<EngineRequest, "id">, options: EngineRequestOptions = {}): Promise<R> {
-    return this.client.request<R>(request, options);
+  request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: EngineRequestOptions = {}): Promise<EngineResult<M>> {
+    return this.client.request(method, params, options);
   }
 
   dispose(): void {

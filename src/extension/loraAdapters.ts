@@ -62,7 +62,7 @@ export class LoraAdapters {
 
   /** Lists the adapters the loaded model can use (its adapters/ folder, then `extraDirs`). */
   list(session: AdapterEngine, extraDirs: readonly string[]): Promise<AdapterList> {
-    return session.request<AdapterList>({ type: "listAdapters", extraDirs: [...extraDirs] });
+    return session.request("listAdapters", { extraDirs: [...extraDirs] });
   }
 
   /**
@@ -70,7 +70,7 @@ export class LoraAdapters {
    * (the previous set then stays active).
    */
   async set(session: AdapterEngine, selections: AdapterSelection[], extraDirs: readonly string[]): Promise<AdaptersChanged> {
-    const answer = await session.request<AdaptersChanged>({ type: "setAdapters", adapters: selections, extraDirs: [...extraDirs] });
+    const answer = await session.request("setAdapters", { adapters: selections, extraDirs: [...extraDirs] });
     this.applied.set(session, answer.active);
     this.snapshot = { active: answer.active, activeInfo: answer.adapters, mode: answer.mode, matchedModules: answer.matchedModules };
     this.log.info(

@@ -1,23 +1,40 @@
 /**
- * The extension ↔ webview protocol: every message between the panel host (src/extension/panel) and
- * the panel UI (webview-ui/), as tagged unions on `type`.
+ * The extension ↔ webview protocol, declared once: the panel's sections (each with the schema of its data) and the
+ * messages the webview sends (each with the schema of its data). Every message is `{type: K, data}`:
+ *  - ext→webview: one message per section, `{type: "document", data: PanelData["document"]}`, posted by the host's
+ *    LensPanel whenever that section's data changes (null: nothing to show yet);
+ *  - webview→ext: `{type: "revealToken", data: {...}}` etc., posted by webview-ui.
+ * The webview posts `ready` once its script has loaded and its listener is installed; the host posts nothing to a
+ * webview before that (messages posted earlier are lost), then sends every section's current state. Both sides
+ * validate what they receive against these schemas and drop (and log) anything else.
  *
- * Direction is in each type's doc: "ext→webview" messages are posted by the host's LensPanel,
- * "webview→ext" by webview-ui. The webview posts `ready` once its script has loaded and its listener is
- * installed; the host posts nothing to a webview before that (messages posted earlier are lost), then
- * sends every section's current state. Both sides validate what they receive with
- * {@link isExtToWebviewMessage} / {@link isWebviewToExtMessage}, and drop (and log) anything else.
- *
- * Sections plug in by adding a message pair here: the LoRA section (issue "LoRA adapters…") adds an
- * ext→webview `adapters` message and a webview→ext `setAdapter`; the comparison view (issue
- * "Compare tokenizers…") an ext→webview `comparison` and a webview→ext `compare`.
+ * Adding a panel section: its entry in `panelSections` (schema of its data), the host's code that posts it, and its
+ * view in webview-ui/src/sections/. Nothing else.
  *
  * Kept free of DOM, Node and `vscode` types: both TypeScript projects compile this file.
  */
-import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo } from "../core/types";
+import type { KvCacheStats, MethodInfo, Metrics, RescoreInfo } from "../core/types";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
 import type { Comparison } from "../core/comparisonData";
-import type { AdapterInfo, AdapterMode } from "./engine";
+import type { AdapterInfo, AdapterMode } from "../core/lora/adapterTypes";
+import {
+  adapterMode,
+  adapterScale,
+  comparison,
+  documentStats,
+  kvBytesBreakdown,
+  kvCacheStats,
+  methodInfo,
+  metrics,
+  modelInfo,
+  rescoreAggregates,
+  rescoreInfo,
+  rescoreRecord,
+} from "./coreSchemas";
+import { arrayOf, boolean, count, nullable, number, object, oneOf, optional, refine, string, type Infer, type OptionalSchema, type Schema } from "./schema";
+
+export type * from "./coreTypes";
+export { MAX_ADAPTER_SCALE } from "./coreSchemas";
 
 // ---------------------------------------------------------------- section data
 
@@ -125,396 +142,177 @@ export interface AdaptersView {
   comparison: AdapterComparisonView | null;
 }
 
-// ---------------------------------------------------------------- ext→webview
+// ---------------------------------------------------------------- schemas of the views
 
-/** ext→webview: the loaded model (null: none loaded yet, or loading failed). Sent on ready and on change. */
-export interface ModelMessage {
-  type: "model";
-  model: ModelInfo | null;
-}
+const finite = number();
+const perplexityFigures: Schema<PerplexityFigures> = object({ tokenPerplexity: nullable(finite), bitsPerByte: nullable(finite), scoredTokens: count() });
 
-/** ext→webview: the latest scored document (null: nothing scored yet). Throttled by the host. */
-export interface DocumentMessage {
-  type: "document";
-  document: DocumentView | null;
-}
+const documentView: Schema<DocumentView> = object({
+  docUri: string(),
+  fileName: string(),
+  version: finite,
+  modelName: string(),
+  method: methodInfo,
+  metrics,
+  stats: documentStats,
+  scoredAt: finite,
+});
 
-/** ext→webview: KV-cache statistics (null: no engine statistics yet). Throttled by the host. */
-export interface CacheMessage {
-  type: "cache";
-  cache: CacheView | null;
-}
+const cacheView: Schema<CacheView> = object({
+  stats: kvCacheStats,
+  reason: nullable(string()),
+  bytes: nullable(kvBytesBreakdown),
+  lastRescore: nullable(rescoreInfo),
+  history: arrayOf(rescoreRecord),
+  historyTotals: rescoreAggregates,
+});
 
-/** ext→webview: the latest tokenizer comparison (null: none yet). Sent on ready and when a comparison finishes. */
-export interface ComparisonMessage {
-  type: "comparison";
-  comparison: ComparisonView | null;
-}
+const comparisonView: Schema<ComparisonView> = refine(
+  object({ docUri: string(), fileName: string(), scope: oneOf("document", "selection"), text: string(), characters: count(), comparison, comparedAt: finite }),
+  // Every token of the side-by-side view lies inside the shown text.
+  (v) => v.text.length <= v.characters && v.comparison.entries.every((entry) => entry.tokens.every((t) => t.end <= v.text.length)),
+  "the shown text is longer than the compared text or a token lies outside it",
+);
 
-/** ext→webview: the LoRA section (null: not known yet). Sent on ready, when the adapters or the model change, and after scores. */
-export interface AdaptersMessage {
-  type: "adapters";
-  adapters: AdaptersView | null;
-}
+const adapterRow: Schema<AdapterRow> = object({
+  name: string(),
+  path: string(),
+  rank: count(),
+  alpha: finite,
+  targetModules: arrayOf(string()),
+  description: string(),
+  enabled: boolean(),
+  scale: finite,
+});
 
-export type ExtToWebviewMessage = ModelMessage | DocumentMessage | CacheMessage | ComparisonMessage | AdaptersMessage;
+const adaptersView: Schema<AdaptersView> = object({
+  modelName: nullable(string()),
+  adapters: arrayOf(adapterRow),
+  mode: adapterMode,
+  matchedModules: count(),
+  problems: arrayOf(string()),
+  switching: boolean(),
+  error: nullable(string()),
+  comparison: nullable(
+    object({
+      docUri: string(),
+      fileName: string(),
+      version: finite,
+      adapters: arrayOf(object({ name: string(), scale: finite })),
+      base: nullable(perplexityFigures),
+      withAdapters: perplexityFigures,
+      baseNote: string(),
+    }),
+  ),
+});
+
+// ---------------------------------------------------------------- the sections (ext→webview)
+
+/**
+ * Every section of the panel and the schema of its data. The host posts `{type: K, data}` for section K; the webview
+ * keeps the last data of each (and persists it), redrawing the views that depend on it.
+ */
+export const panelSections = {
+  /** The loaded model (null: none loaded yet, or loading failed). Sent on ready and on change. */
+  model: nullable(modelInfo),
+  /** The latest scored document (null: nothing scored yet). Throttled by the host. */
+  document: nullable(documentView),
+  /** KV-cache statistics (null: no engine statistics yet). Throttled by the host. */
+  cache: nullable(cacheView),
+  /** The latest tokenizer comparison (null: none yet). Sent on ready and when a comparison finishes. */
+  comparison: nullable(comparisonView),
+  /** The LoRA section (null: not known yet). Sent on ready, when the adapters or the model change, and after scores. */
+  adapters: nullable(adaptersView),
+};
+
+export type PanelSectionName = keyof typeof panelSections;
+export const PANEL_SECTION_NAMES = Object.keys(panelSections) as PanelSectionName[];
+export type PanelData = { [K in PanelSectionName]: Infer<(typeof panelSections)[K]> };
+export type ExtToWebviewMessage = { [K in PanelSectionName]: { type: K; data: PanelData[K] } }[PanelSectionName];
 
 // ---------------------------------------------------------------- webview→ext
 
-/** webview→ext: the UI has loaded and listens; the host answers with every section's state. */
-export interface ReadyMessage {
-  type: "ready";
-}
+/** Every message the webview sends, and the schema of its data. */
+export const webviewMessages = {
+  /** The UI has loaded and listens; the host answers with every section's state. */
+  ready: object({}),
+  /** The user clicked a token; reveal and select [start, end) (UTF-16 offsets) in the document. */
+  revealToken: refine(object({ docUri: string(), start: count(), end: count() }), (v) => v.start <= v.end, "start must not be after end"),
+  /** An error inside the webview, for the extension's log. */
+  webviewError: object({ message: string() }),
+  /** The user asked for a (new) comparison from the comparison view; the host runs Compare Tokenizers. */
+  compare: object({}),
+  /**
+   * The user switched an adapter or moved its scale slider in the LoRA section. The host applies the whole new set
+   * through LensContext.applyAdapters (as the command palette does): `enabled` false takes it out of the set, true
+   * puts it in with `scale` (0 keeps it loaded but off). Other active adapters keep their scales.
+   */
+  setAdapter: object({ name: string({ nonEmpty: true }), path: string(), enabled: boolean(), scale: adapterScale }),
+};
 
-/** webview→ext: the user clicked a token; reveal and select [start, end) (UTF-16 offsets) in the document. */
-export interface RevealTokenMessage {
-  type: "revealToken";
-  docUri: string;
-  start: number;
-  end: number;
-}
-
-/** webview→ext: an error inside the webview, for the extension's log. */
-export interface WebviewErrorMessage {
-  type: "webviewError";
-  message: string;
-}
-
-/** webview→ext: the user asked for a (new) comparison from the comparison view; the host runs Compare Tokenizers. */
-export interface CompareMessage {
-  type: "compare";
-}
-
-/**
- * webview→ext: the user switched an adapter or moved its scale slider in the LoRA section. The host applies the whole
- * new set through LensContext.applyAdapters (as the command palette does): `enabled` false takes it out of the set,
- * true puts it in with `scale` (0 keeps it loaded but off). Other active adapters keep their scales.
- */
-export interface SetAdapterMessage {
-  type: "setAdapter";
-  name: string;
-  path: string;
-  enabled: boolean;
-  scale: number;
-}
-
-export type WebviewToExtMessage = ReadyMessage | RevealTokenMessage | WebviewErrorMessage | CompareMessage | SetAdapterMessage;
+export type WebviewMessageName = keyof typeof webviewMessages;
+export type WebviewMessageData<K extends WebviewMessageName> = Infer<(typeof webviewMessages)[K]>;
+export type WebviewToExtMessage = { [K in WebviewMessageName]: { type: K; data: WebviewMessageData<K> } }[WebviewMessageName];
+export type SetAdapterMessage = WebviewMessageData<"setAdapter">;
 
 // ---------------------------------------------------------------- persisted webview state
 
+/** Every section's data, each optional: state saved before a section existed is restored with that section empty. */
+const sectionsData = object(
+  Object.fromEntries(PANEL_SECTION_NAMES.map((name) => [name, optional(panelSections[name] as Schema<unknown>)])) as {
+    [K in PanelSectionName]: OptionalSchema<Infer<(typeof panelSections)[K]>>;
+  },
+);
+
 /**
- * What the webview keeps with `setState` (and VS Code hands to the tab serializer on restore): the
- * last data of every section, so a reloaded panel shows it before the host answers `ready`, and
- * which sections the user collapsed.
+ * What the webview keeps with `setState` (and VS Code hands to the tab serializer on restore): the last data of every
+ * section, so a reloaded panel shows it before the host answers `ready`, and which sections the user collapsed.
+ * State of another version (version 1 kept each section at the top level) is discarded.
  */
-export interface PersistedPanelState {
-  version: 1;
-  model: ModelInfo | null;
-  document: DocumentView | null;
-  cache: CacheView | null;
-  /** The last comparison (absent in state saved before the comparison view existed). */
-  comparison?: ComparisonView | null;
-  /** The LoRA section (absent in state saved before it existed). */
-  adapters?: AdaptersView | null;
-  /** Ids of the sections the user closed. */
-  collapsedSections: string[];
-}
+export const persistedPanelState = object({ version: oneOf(2), data: sectionsData, collapsedSections: arrayOf(string()) });
+export type PersistedPanelState = Infer<typeof persistedPanelState>;
 
 // ---------------------------------------------------------------- validation
-
-type Check = (value: unknown) => boolean;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-const isString: Check = (v) => typeof v === "string";
-const isNumber: Check = (v) => typeof v === "number" && Number.isFinite(v);
-const isCount: Check = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0;
-const isBoolean: Check = (v) => typeof v === "boolean";
-const nullable =
-  (check: Check): Check =>
-  (v) =>
-    v === null || check(v);
-const optional =
-  (check: Check): Check =>
-  (v) =>
-    v === undefined || check(v);
-const arrayOf =
-  (check: Check): Check =>
-  (v) =>
-    Array.isArray(v) && v.every(check);
-const oneOf =
-  (...values: readonly unknown[]): Check =>
-  (v) =>
-    values.includes(v);
-/** An object whose listed fields pass their checks (other fields are allowed and ignored). */
-const shape =
-  (fields: Record<string, Check>): Check =>
-  (v) =>
-    isRecord(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
 
-const isRankBuckets = shape({ top10: isCount, top100: isCount, top1000: isCount, rest: isCount });
-
-const isMetrics = shape({
-  tokens: isCount,
-  scoredTokens: isCount,
-  bytes: isCount,
-  words: isCount,
-  nll: isNumber,
-  tokenPerplexity: nullable(isNumber),
-  wordPerplexity: nullable(isNumber),
-  bytePerplexity: nullable(isNumber),
-  bitsPerByte: nullable(isNumber),
-  nllStdErr: nullable(isNumber),
-  rankBuckets: isRankBuckets,
-});
-
-const isMethod = shape({
-  method: oneOf("sliding", "rolling"),
-  window: isCount,
-  stride: isCount,
-  prefix: isString,
-  adapters: optional(arrayOf(shape({ name: isString, scale: isNumber }))),
-});
-
-const isModelInfo = shape({
-  name: isString,
-  path: isString,
-  source: oneOf("embedded", "folder"),
-  architecture: isString,
-  modelType: isString,
-  vocabSize: isCount,
-  contextLength: isCount,
-  numLayers: isCount,
-  numHeads: isCount,
-  numKvHeads: isCount,
-  headDim: isCount,
-  hiddenSize: isCount,
-  parameters: isCount,
-  parametersEstimate: isCount,
-  flopsPerToken: isNumber,
-  kvDtype: oneOf("float32", "float16"),
-  kvBytesPerToken: isCount,
-  tokenizerType: isString,
-  files: arrayOf(shape({ name: isString, bytes: isCount })),
-  loraInputs: isBoolean,
-});
-
-const isKvCacheStats = shape({
-  tokensCached: isCount,
-  bytesHeld: isCount,
-  budgetBytes: isCount,
-  layerShape: arrayOf(isCount),
-  tokensReused: isCount,
-  tokensRecomputed: isCount,
-  hitRate: nullable(isNumber),
-  evictions: isCount,
-  lastReset: optional(isString),
-});
-
-const isRescoreInfo = shape({ tokensReused: isCount, tokensRecomputed: isCount, millis: isNumber, fullRescoreMillisEstimate: isNumber });
-
-const isRescoreRecord = shape({
-  at: isNumber,
-  document: isString,
-  tokensReused: isCount,
-  tokensRecomputed: isCount,
-  millis: isNumber,
-  fullRescoreMillisEstimate: isNumber,
-});
-
-const isRescoreAggregates = shape({
-  rescores: isCount,
-  tokensReused: isCount,
-  tokensRecomputed: isCount,
-  reuseFraction: nullable(isNumber),
-  millis: isNumber,
-  fullRescoreMillisEstimate: isNumber,
-  millisSaved: isNumber,
-  speedup: nullable(isNumber),
-});
-
-const isKvBytesBreakdown = shape({
-  layers: isCount,
-  kvHeads: isCount,
-  headDim: isCount,
-  tokens: isCount,
-  dtype: oneOf("float32", "float16"),
-  dtypeBytes: isCount,
-  bytes: isCount,
-  bytesPerToken: isCount,
-});
-
-const isDocumentStats = shape({
-  histogram: shape({
-    binWidthBits: isNumber,
-    bins: arrayOf(shape({ fromBits: isNumber, toBits: nullable(isNumber), count: isCount })),
-    scoredTokens: isCount,
-    meanBits: nullable(isNumber),
-    medianBits: nullable(isNumber),
-    maxBits: nullable(isNumber),
-  }),
-  rankBars: arrayOf(shape({ bucket: oneOf("top10", "top100", "top1000", "rest"), label: isString, count: isCount, fraction: isNumber })),
-  mostSurprising: arrayOf(
-    shape({
-      index: isCount,
-      text: isString,
-      start: isCount,
-      end: isCount,
-      surprisalBits: isNumber,
-      prob: isNumber,
-      rank: nullable(isCount),
-      expected: nullable(isString),
-    }),
-  ),
-  methodDescription: isString,
-});
-
-const isDocumentView = shape({
-  docUri: isString,
-  fileName: isString,
-  version: isNumber,
-  modelName: isString,
-  method: isMethod,
-  metrics: isMetrics,
-  stats: isDocumentStats,
-  scoredAt: isNumber,
-});
-
-const isCacheView = shape({
-  stats: isKvCacheStats,
-  reason: nullable(isString),
-  bytes: nullable(isKvBytesBreakdown),
-  lastRescore: nullable(isRescoreInfo),
-  history: arrayOf(isRescoreRecord),
-  historyTotals: isRescoreAggregates,
-});
-
-const isComparisonMetrics = (v: unknown): boolean =>
-  isMetrics(v) && shape({ charsPerToken: nullable(isNumber), bytesPerToken: nullable(isNumber), nllBits: nullable(isNumber) })(v);
-
-const isComparedToken = shape({ start: isCount, end: isCount, bits: nullable(isNumber) });
-
-const isComparisonEntry = shape({
-  model: shape({
-    name: isString,
-    path: isString,
-    kind: oneOf("model", "tokenizer"),
-    architecture: nullable(isString),
-    vocabSize: isCount,
-    contextLength: nullable(isCount),
-    parameters: nullable(isCount),
-    tokenizerType: isString,
-  }),
-  method: nullable(isMethod),
-  metrics: isComparisonMetrics,
-  tokens: arrayOf(isComparedToken),
-  millis: isNumber,
-});
-
-const isComparison = shape({
-  characters: isCount,
-  bytes: isCount,
-  words: isCount,
-  entries: arrayOf(isComparisonEntry),
-  verdict: shape({ sentence: isString, rankingByBitsPerByte: arrayOf(isCount), rankingByTokenPerplexity: arrayOf(isCount), sameTokenization: isBoolean }),
-});
-
-const isComparisonView = (v: unknown): boolean =>
-  shape({ docUri: isString, fileName: isString, scope: oneOf("document", "selection"), text: isString, characters: isCount, comparison: isComparison, comparedAt: isNumber })(v) &&
-  isRecord(v) &&
-  (v.text as string).length <= (v.characters as number) &&
-  // Every token of the side-by-side view lies inside the shown text, and ranges are ordered.
-  ((v.comparison as { entries: { tokens: { start: number; end: number }[] }[] }).entries.every((entry) =>
-    entry.tokens.every((t) => t.start <= t.end && t.end <= (v.text as string).length),
-  ));
-
-/** The largest scale magnitude accepted (as Set LoRA Scale does); the panel's slider covers 0–2. */
-export const MAX_ADAPTER_SCALE = 10;
-
-const isPerplexityFigures = shape({ tokenPerplexity: nullable(isNumber), bitsPerByte: nullable(isNumber), scoredTokens: isCount });
-
-const isAdaptersView = shape({
-  modelName: nullable(isString),
-  adapters: arrayOf(
-    shape({
-      name: isString,
-      path: isString,
-      rank: isCount,
-      alpha: isNumber,
-      targetModules: arrayOf(isString),
-      description: isString,
-      enabled: isBoolean,
-      scale: isNumber,
-    }),
-  ),
-  mode: oneOf("feed", "merge", "none"),
-  matchedModules: isCount,
-  problems: arrayOf(isString),
-  switching: isBoolean,
-  error: nullable(isString),
-  comparison: nullable(
-    shape({
-      docUri: isString,
-      fileName: isString,
-      version: isNumber,
-      adapters: arrayOf(shape({ name: isString, scale: isNumber })),
-      base: nullable(isPerplexityFigures),
-      withAdapters: isPerplexityFigures,
-      baseNote: isString,
-    }),
-  ),
-});
-
-const isAdapterScale: Check = (v) => isNumber(v) && Math.abs(v as number) <= MAX_ADAPTER_SCALE;
-
-const extToWebviewChecks: Record<ExtToWebviewMessage["type"], Check> = {
-  model: shape({ model: nullable(isModelInfo) }),
-  document: shape({ document: nullable(isDocumentView) }),
-  cache: shape({ cache: nullable(isCacheView) }),
-  comparison: shape({ comparison: nullable(isComparisonView) }),
-  adapters: shape({ adapters: nullable(isAdaptersView) }),
-};
-
-const webviewToExtChecks: Record<WebviewToExtMessage["type"], Check> = {
-  ready: () => true,
-  revealToken: (v) => shape({ docUri: isString, start: isCount, end: isCount })(v) && isRecord(v) && (v.start as number) <= (v.end as number),
-  webviewError: shape({ message: isString }),
-  compare: () => true,
-  setAdapter: (v) => shape({ name: isString, path: isString, enabled: isBoolean, scale: isAdapterScale })(v) && isRecord(v) && v.name !== "",
-};
-
-function checkTagged(value: unknown, checks: Record<string, Check>): boolean {
-  if (!isRecord(value) || typeof value.type !== "string") return false;
-  const check = Object.prototype.hasOwnProperty.call(checks, value.type) ? checks[value.type] : undefined;
-  return check !== undefined && check(value);
+function taggedProblem(value: unknown, schemas: Record<string, { check(v: unknown, path: string): string | null }>): string | null {
+  if (!isRecord(value)) return `not an object (${value === null ? "null" : Array.isArray(value) ? "a list" : typeof value})`;
+  const type = value["type"];
+  if (typeof type !== "string") return "no string `type`";
+  const schema = Object.prototype.hasOwnProperty.call(schemas, type) ? schemas[type] : undefined;
+  if (schema === undefined) return `unknown type "${type.slice(0, 40)}"`;
+  return schema.check(value["data"], `${type.slice(0, 40)}.data`);
 }
 
-/** Validates what the webview receives: a known `type` with well-formed data. */
+/** Why a message to the webview is invalid, or null. */
+export function extToWebviewMessageProblem(value: unknown): string | null {
+  return taggedProblem(value, panelSections);
+}
+
+/** Why a message from the webview is invalid, or null. */
+export function webviewToExtMessageProblem(value: unknown): string | null {
+  return taggedProblem(value, webviewMessages);
+}
+
+/** Validates what the webview receives: a known section with well-formed data. */
 export function isExtToWebviewMessage(value: unknown): value is ExtToWebviewMessage {
-  return checkTagged(value, extToWebviewChecks);
+  return extToWebviewMessageProblem(value) === null;
 }
 
-/** Validates what the host receives from a webview: a known `type` with well-formed fields. */
+/** Validates what the host receives from a webview: a known message with well-formed data. */
 export function isWebviewToExtMessage(value: unknown): value is WebviewToExtMessage {
-  return checkTagged(value, webviewToExtChecks);
+  return webviewToExtMessageProblem(value) === null;
 }
 
 /** Validates state read back with `getState()` or handed to the serializer; anything else is discarded. */
 export function isPersistedPanelState(value: unknown): value is PersistedPanelState {
-  return shape({
-    version: oneOf(1),
-    model: nullable(isModelInfo),
-    document: nullable(isDocumentView),
-    cache: nullable(isCacheView),
-    comparison: optional(nullable(isComparisonView)),
-    adapters: optional(nullable(isAdaptersView)),
-    collapsedSections: arrayOf(isString),
-  })(value);
+  return persistedPanelState.check(value, "state") === null;
 }
 
 /** A short description of a value that failed validation, for the log (never the whole payload). */
-export function describeInvalidMessage(value: unknown): string {
-  if (!isRecord(value)) return `not an object (${value === null ? "null" : typeof value})`;
-  return typeof value.type === "string" ? `type "${value.type.slice(0, 40)}" unknown or malformed` : "no string `type`";
+export function describeInvalidMessage(value: unknown, schemas: "toWebview" | "toExtension" = "toWebview"): string {
+  return (schemas === "toWebview" ? extToWebviewMessageProblem(value) : webviewToExtMessageProblem(value)) ?? "valid";
 }

@@ -23,9 +23,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { Engine } from "../../src/core/engine";
-import { defaultChunkRows } from "../../src/core/logitsStats";
+import { defaultChunkRows } from "../../src/core/backends/onnx/logitsStats";
 import { rollingWindows } from "../../src/core/windows";
-import { encodeModel, FLOAT } from "../../src/core/onnxEncoder";
+import { encodeModel, FLOAT } from "../../src/core/backends/onnx/onnxEncoder";
 import type { ScoreOptions } from "../../src/protocol/engine";
 import { loraSwitchSection } from "./loraSwitch";
 

@@ -6,6 +6,12 @@ import { parentPort } from "node:worker_threads";
 import "../../src/worker/engineWorker";
 import { CRASH_TEXT } from "./crashText";
 
-parentPort?.on("message", (message: { type?: string; text?: string }) => {
-  if (message.type === "score" && message.text === CRASH_TEXT) process.exit(70);
+/** A JSON-RPC request of the engine protocol, as it arrives on the port. */
+interface WireRequest {
+  method?: string;
+  params?: { text?: string };
+}
+
+parentPort?.on("message", (message: WireRequest) => {
+  if (message.method === "score" && message.params?.text === CRASH_TEXT) process.exit(70);
 });

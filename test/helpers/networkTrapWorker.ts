@@ -5,7 +5,9 @@
 import { parentPort } from "node:worker_threads";
 import { installNetworkTrap } from "./networkTrap";
 
-installNetworkTrap((what) => parentPort?.postMessage({ type: "log", level: "error", message: `[network-trap] ${what}` }));
-parentPort?.postMessage({ type: "log", level: "info", message: "[network-trap] installed" });
+/** A `log` notification of the engine protocol, as the worker's own connection would send it. */
+const log = (level: string, message: string): void => parentPort?.postMessage({ jsonrpc: "2.0", method: "log", params: { level, message } });
+installNetworkTrap((what) => log("error", `[network-trap] ${what}`));
+log("info", "[network-trap] installed");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 require("../../src/worker/engineWorker");

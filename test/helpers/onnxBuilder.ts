@@ -8,10 +8,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { encodeModel, floatToHalf, FLOAT, FLOAT16, INT64, type Dim } from "../../src/core/onnxEncoder";
+import { encodeModel, floatToHalf, FLOAT, FLOAT16, INT64, type Dim } from "../../src/core/backends/onnx/onnxEncoder";
 import { halfToFloat } from "../../src/core/tokenDistribution";
 
-export { encodeModel, FLOAT, INT64 } from "../../src/core/onnxEncoder";
+export { encodeModel, FLOAT, INT64 } from "../../src/core/backends/onnx/onnxEncoder";
 
 // ---------------------------------------------------------------- models
 

@@ -8,7 +8,7 @@ import "../../src/worker/engineWorker";
 import { OOM_TEXT } from "./oomText";
 
 const hoard: number[][] = [];
-parentPort?.on("message", (message: { type?: string; text?: string }) => {
-  if (message.type !== "score" || message.text !== OOM_TEXT) return;
+parentPort?.on("message", (message: { method?: string; params?: { text?: string } }) => {
+  if (message.method !== "score" || message.params?.text !== OOM_TEXT) return;
   for (;;) hoard.push(Array.from({ length: 1 << 20 }, (_, i) => i + 0.5));
 });

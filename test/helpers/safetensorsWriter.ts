@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { floatToHalf } from "../../src/core/onnxEncoder";
+import { floatToHalf } from "../../src/core/backends/onnx/onnxEncoder";
 import { parseSafetensors } from "../../src/core/safetensors";
 
 export interface RawTensor {

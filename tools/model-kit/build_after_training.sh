@@ -26,6 +26,6 @@ du -b -s "$ROOT/models" | tee -a "$LOG"
 
 step "Node checks: onnxruntime-node + @huggingface/tokenizers against the goldens"
 (cd "$ROOT" && npx tsc --outDir out --rootDir . --target ES2022 --module commonjs --moduleResolution node10 --strict \
-   --esModuleInterop --skipLibCheck --types node --noUncheckedIndexedAccess test/unit/models.unit.test.ts &&
- node --test out/test/unit/models.unit.test.js) 2>&1 | tail -n 12 | tee -a "$LOG"
+   --esModuleInterop --skipLibCheck --types node --noUncheckedIndexedAccess test/unit/models/embeddedModels.unit.test.ts &&
+ node --test out/test/unit/models/embeddedModels.unit.test.js) 2>&1 | tail -n 12 | tee -a "$LOG"
 step "done"

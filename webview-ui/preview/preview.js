@@ -119,9 +119,9 @@ function realData() {
     historyTotals: history.aggregates(),
   };
   return [
-    { type: "model", model },
-    { type: "document", document },
-    { type: "cache", cache },
+    { type: "model", data: model },
+    { type: "document", data: document },
+    { type: "cache", data: cache },
   ];
 }
 
@@ -129,8 +129,7 @@ function realData() {
  * The LoRA section's sample: the two adapters the default model ships, one on at scale 0.75 (feed mode), and the
  * document with and without it (the "with" figures are the document's own; the base ones 12 % higher).
  */
-function sampleAdapters(documentMessage) {
-  const document = documentMessage?.document;
+function sampleAdapters(document) {
   const modelsDir = "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k/adapters";
   const adapter = (name, description) => ({ name, path: `${modelsDir}/${name}`, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description, enabled: false, scale: 1 });
   const prose = { ...adapter("markdown-prose", "Markdown prose: READMEs, changelogs and documentation pages (.md) of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)"), enabled: true, scale: 0.75 };
@@ -138,7 +137,7 @@ function sampleAdapters(documentMessage) {
   const figures = (m, factor) => ({ tokenPerplexity: m.tokenPerplexity === null ? null : m.tokenPerplexity * factor, bitsPerByte: m.bitsPerByte === null ? null : m.bitsPerByte + Math.log2(factor) / 4, scoredTokens: m.scoredTokens });
   return {
     type: "adapters",
-    adapters: {
+    data: {
       modelName: "lens-gpt2-bpe4k",
       adapters: [prose, code],
       mode: "feed",
@@ -164,10 +163,10 @@ function sampleAdapters(documentMessage) {
 /** The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch). */
 function sampleData(reset = false) {
   const messages = syntheticOrRealData();
-  messages.push(sampleAdapters(messages.find((m) => m.type === "document")));
-  if (comparisonJsonPath) messages.push({ type: "comparison", comparison: JSON.parse(fs.readFileSync(comparisonJsonPath, "utf8")) });
+  messages.push(sampleAdapters(messages.find((m) => m.type === "document")?.data));
+  if (comparisonJsonPath) messages.push({ type: "comparison", data: JSON.parse(fs.readFileSync(comparisonJsonPath, "utf8")) });
   if (reset) {
-    const cache = messages.find((m) => m.type === "cache")?.cache;
+    const cache = messages.find((m) => m.type === "cache")?.data;
     if (cache) cache.reason = "adapter changed (legal × 1.0)";
   }
   return messages;
@@ -290,9 +289,9 @@ function syntheticOrRealData() {
     historyTotals: history.aggregates(),
   };
   return [
-    { type: "model", model },
-    { type: "document", document },
-    { type: "cache", cache },
+    { type: "model", data: model },
+    { type: "document", data: document },
+    { type: "cache", data: cache },
   ];
 }
 
@@ -441,7 +440,7 @@ function page(origin, theme, mode) {
         window.__posted.push(message);
         if (message.type !== "ready") return;
         const answers = mode === "data" || mode === "reset" ? sample : mode === "empty"
-          ? [{ type: "model", model: null }, { type: "document", document: null }, { type: "cache", cache: null }, { type: "adapters", adapters: null }]
+          ? [{ type: "model", data: null }, { type: "document", data: null }, { type: "cache", data: null }, { type: "adapters", data: null }]
           : [];
         for (const answer of answers) setTimeout(() => window.postMessage(answer, "*"), 0);
       },

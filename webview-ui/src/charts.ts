@@ -3,7 +3,7 @@
  * variables (charts.*, foreground, borders), so light, dark and high-contrast themes own them.
  * Every chart has a text alternative (aria-label) and a <title> per mark for hover details.
  */
-import type { RankBucketBar, RescoreRecord, SurprisalHistogram } from "../../src/core/documentStats";
+import type { RankBucketBar, RescoreRecord, SurprisalHistogram } from "../../src/protocol/webview";
 import { s } from "./dom";
 import { clockTime, integer, millis, percent } from "./format";
 

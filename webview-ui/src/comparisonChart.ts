@@ -3,7 +3,7 @@
  * token perplexity = 2^(bits per byte × bytes per token) dashed through its point: models on the same vertical line are
  * equally good per byte however far apart their token perplexities are. Colours from panel.css (theme variables).
  */
-import type { ComparisonEntry } from "../../src/core/comparisonData";
+import type { ComparisonEntry } from "../../src/protocol/webview";
 import { s } from "./dom";
 import { fixed, significant } from "./format";
 

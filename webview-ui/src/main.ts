@@ -14,9 +14,9 @@ function start(): void {
   if (!root) throw new Error("the panel's HTML has no #app element");
   const app = new PanelApp(root, { post: postToExtension, save: writePersistedState }, readPersistedState());
   window.addEventListener("message", (event: MessageEvent<unknown>) => app.receive(event.data));
-  window.addEventListener("error", (event) => postToExtension({ type: "webviewError", message: String(event.message) }));
+  window.addEventListener("error", (event) => postToExtension({ type: "webviewError", data: { message: String(event.message) } }));
   // Only now is the listener installed: the extension holds its posts until it hears this.
-  postToExtension({ type: "ready" });
+  postToExtension({ type: "ready", data: {} });
 }
 
 start();

@@ -3,8 +3,8 @@
  * Data arrives as ext→webview messages (validated), is kept with setState so a reload shows it at
  * once, and each section is redrawn only when data it depends on changes.
  */
-import type { ExtToWebviewMessage, PersistedPanelState, WebviewToExtMessage } from "../../src/protocol/webview";
-import { describeInvalidMessage, isExtToWebviewMessage } from "../../src/protocol/webview";
+import type { ExtToWebviewMessage, PanelSectionName, PersistedPanelState, WebviewToExtMessage } from "../../src/protocol/webview";
+import { extToWebviewMessageProblem } from "../../src/protocol/webview";
 import { h } from "./dom";
 import { cacheSection } from "./sections/cacheSection";
 import { comparisonSection } from "./sections/comparisonSection";
@@ -42,13 +42,7 @@ export class PanelApp {
   ) {
     this.context = { post: (message) => this.host.post(message), chartWidth: 300 };
     if (restored) {
-      this.data = {
-        model: restored.model,
-        document: restored.document,
-        cache: restored.cache,
-        comparison: restored.comparison ?? null,
-        adapters: restored.adapters ?? null,
-      };
+      this.data = { ...this.data, ...restored.data };
       for (const id of restored.collapsedSections) this.collapsed.add(id);
     }
     this.context.chartWidth = this.measureChartWidth();
@@ -72,34 +66,16 @@ export class PanelApp {
 
   /** Handles a message from the extension; anything invalid is reported and dropped. */
   receive(raw: unknown): void {
-    if (!isExtToWebviewMessage(raw)) {
-      this.host.post({ type: "webviewError", message: `ignored a message from the extension: ${describeInvalidMessage(raw)}` });
+    const problem = extToWebviewMessageProblem(raw);
+    if (problem !== null) {
+      this.host.post({ type: "webviewError", data: { message: `ignored a message from the extension: ${problem}` } });
       return;
     }
-    this.apply(raw);
+    const message = raw as ExtToWebviewMessage;
+    this.update(message.type, message.data);
   }
 
-  private apply(message: ExtToWebviewMessage): void {
-    switch (message.type) {
-      case "model":
-        this.update("model", message.model);
-        return;
-      case "document":
-        this.update("document", message.document);
-        return;
-      case "cache":
-        this.update("cache", message.cache);
-        return;
-      case "comparison":
-        this.update("comparison", message.comparison);
-        return;
-      case "adapters":
-        this.update("adapters", message.adapters);
-        return;
-    }
-  }
-
-  private update<K extends keyof PanelData>(key: K, value: PanelData[K]): void {
+  private update<K extends PanelSectionName>(key: K, value: PanelData[K]): void {
     this.data = { ...this.data, [key]: value };
     for (const mounted of this.mounted) if (mounted.section.dependsOn.includes(key)) this.draw(mounted);
     this.persist();
@@ -131,11 +107,11 @@ export class PanelApp {
       mounted.body.replaceChildren(mounted.section.render(this.data, this.context));
     } catch (error) {
       mounted.body.replaceChildren(h("p", { class: "warning" }, `This section could not be drawn: ${String(error)}`));
-      this.host.post({ type: "webviewError", message: `section ${mounted.section.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+      this.host.post({ type: "webviewError", data: { message: `section ${mounted.section.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` } });
     }
   }
 
   private persist(): void {
-    this.host.save({ version: 1, ...this.data, collapsedSections: [...this.collapsed] });
+    this.host.save({ version: 2, data: this.data, collapsedSections: [...this.collapsed] });
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AdapterInfo } from "../../protocol/engine";
+import type { AdapterInfo } from "./adapterTypes";
 import { LoraError } from "./loraError";
 import { ADAPTER_CONFIG_FILE, adapterInfo, readPeftConfig } from "./peftAdapter";
 

@@ -5,23 +5,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AdapterInfo, AdapterSelection } from "../../protocol/engine";
-import type { OnnxCausalLm } from "../onnxModel";
+import type { AdapterInfo, AdapterSelection, AdapterSetResult } from "./adapterTypes";
+import type { OnnxCausalLm } from "../backends/onnx/onnxSession";
 import { resolveAdapterDir } from "./adapterCatalog";
-import { createLoraApplier, type ActiveAdapter, type LoraApplier, type LoraModelSource } from "./loraApplier";
+import { createLoraApplier } from "./createLoraApplier";
+import type { ActiveAdapter, LoraApplier, LoraModelSource } from "./loraApplier";
 import { LoraError } from "./loraError";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterInfo, loadPeftAdapter, type PeftAdapter } from "./peftAdapter";
 
-export type LoraMode = "feed" | "merge" | "none";
-
-export interface AdapterSetResult {
-  /** The selections now active (scale 0 included: such an adapter is loaded but adds nothing). */
-  active: AdapterSelection[];
-  /** Details of each active adapter, in the same order. */
-  adapters: AdapterInfo[];
-  mode: LoraMode;
-  matchedModules: string[];
-}
+export type { AdapterSetResult } from "./adapterTypes";
 
 /** Size and modification time of an adapter's two files: a loaded adapter is reused while they are unchanged. */
 function fileStamp(dir: string): string {

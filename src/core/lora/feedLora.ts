@@ -14,8 +14,9 @@
  * Switching replaces the feed tensors only: no session is rebuilt.
  */
 import * as ort from "onnxruntime-node";
-import type { GraphSignature, OnnxCausalLm } from "../onnxModel";
-import type { OnnxValueInfo } from "../onnxProto";
+import type { OnnxCausalLm } from "../backends/onnx/onnxSession";
+import type { GraphSignature } from "../backends/onnx/graphSignature";
+import type { OnnxValueInfo } from "../backends/onnx/onnxProto";
 import { LoraError } from "./loraError";
 import type { ActiveAdapter, LoraApplication, LoraApplier, LoraModelSource } from "./loraApplier";
 import type { LoraModuleWeights } from "./peftAdapter";

@@ -1,5 +1,5 @@
 /**
- * How active LoRA adapters reach the model, chosen from the graph (`createLoraApplier`):
+ * The interfaces of the two ways active LoRA adapters reach the model (the choice is createLoraApplier.ts's):
  * - "feed"  — the graph takes LoRA inputs `lora.{i}.{module}.A|B` (the embedded default does): the adapters become those
  *             inputs and the session is kept (feedLora.ts);
  * - "merge" — a plain export without LoRA inputs: scale · B·A is added into the matching weight initializers of a copy of
@@ -10,12 +10,10 @@
 import * as fs from "node:fs";
 import type { ArchitectureSpec } from "../architecture";
 import type { Logger } from "../logger";
-import { OnnxCausalLm, type GraphSignature } from "../onnxModel";
-import { parseOnnxModel, OnnxParseError, type OnnxModelProto } from "../onnxProto";
+import type { OnnxCausalLm } from "../backends/onnx/onnxSession";
+import { parseOnnxModel, OnnxParseError, type OnnxModelProto } from "../backends/onnx/onnxProto";
 import type { PeftAdapter } from "./peftAdapter";
 import { LoraError } from "./loraError";
-import { FeedLoraApplier } from "./feedLora";
-import { MergeLoraApplier } from "./mergeLora";
 
 /** An adapter with the user's scale: the model computes W + scale · scaling · B·A (scale 0 = off). */
 export interface ActiveAdapter {
@@ -64,12 +62,4 @@ export function parseModelBytes(bytes: Uint8Array, source: LoraModelSource): Onn
     if (e instanceof OnnxParseError) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: ${source.onnxPath} could not be parsed (${e.message}).`);
     throw e;
   }
-}
-
-/** Chooses the path the graph allows: feed when it has LoRA inputs, else merge. Throws LoraError when neither can work. */
-export function createLoraApplier(signature: GraphSignature, source: LoraModelSource): LoraApplier {
-  const bytes = readModelBytes(source);
-  const proto = parseModelBytes(bytes, source);
-  if (signature.loraInputs.length > 0) return new FeedLoraApplier(signature, proto.graph.inputs, source);
-  return new MergeLoraApplier(bytes, proto, source);
 }

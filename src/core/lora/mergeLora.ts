@@ -18,8 +18,8 @@
  * longest such match winning. Weights that are not float32 raw_data (float16, int8/int4 quantized, external data) are
  * refused, as are shapes that disagree with the adapter.
  */
-import { OnnxCausalLm } from "../onnxModel";
-import { ONNX_DATA_TYPES, allInitializers, type OnnxGraph, type OnnxInitializer, type OnnxModelProto, type OnnxNode } from "../onnxProto";
+import { OnnxCausalLm } from "../backends/onnx/onnxSession";
+import { ONNX_DATA_TYPES, allInitializers, type OnnxGraph, type OnnxInitializer, type OnnxModelProto, type OnnxNode } from "../backends/onnx/onnxProto";
 import { LoraError } from "./loraError";
 import type { ActiveAdapter, LoraApplication, LoraApplier, LoraModelSource } from "./loraApplier";
 import type { LoraModuleWeights } from "./peftAdapter";

@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AdapterInfo } from "../../protocol/engine";
+import type { AdapterInfo } from "./adapterTypes";
 import { parseSafetensors, SafetensorsError } from "../safetensors";
 import { LoraError } from "./loraError";
 

@@ -1,7 +1,18 @@
 import * as vscode from "vscode";
 import type { KvCacheStats, ModelInfo, RescoreInfo } from "../../core/types";
 import type { ScoreResult } from "../../protocol/engine";
-import type { AdaptersView, CacheView, ComparisonView, DocumentView, ExtToWebviewMessage, SetAdapterMessage, WebviewToExtMessage } from "../../protocol/webview";
+import {
+  PANEL_SECTION_NAMES,
+  type AdaptersView,
+  type CacheView,
+  type ComparisonView,
+  type DocumentView,
+  type ExtToWebviewMessage,
+  type PanelData,
+  type PanelSectionName,
+  type SetAdapterMessage,
+  type WebviewToExtMessage,
+} from "../../protocol/webview";
 import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../core/documentStats";
 import { LatestWinsThrottle } from "./latestWinsThrottle";
 import { panelHtml, panelWebviewOptions } from "./panelHtml";
@@ -20,8 +31,7 @@ export interface LensPanelHandlers {
   pageReady?(): void;
 }
 
-type Section = "model" | "document" | "cache" | "comparison" | "adapters";
-const allSections: readonly Section[] = ["model", "document", "cache", "comparison", "adapters"];
+type Section = PanelSectionName;
 
 /** A score result not yet turned into what the panel shows: only the latest one per flush is. */
 interface PendingScore {
@@ -238,20 +248,20 @@ export class LensPanel implements vscode.Disposable {
       case "ready":
         this.log.debug(`[panel] ${from.label} ready`);
         this.materializePendingScore();
-        for (const section of allSections) from.post(this.sectionMessage(section));
+        for (const section of PANEL_SECTION_NAMES) from.post(this.sectionMessage(section));
         this.handlers.pageReady?.();
         return;
       case "revealToken":
-        this.handlers.revealToken(message.docUri, message.start, message.end);
+        this.handlers.revealToken(message.data.docUri, message.data.start, message.data.end);
         return;
       case "webviewError":
-        this.log.error(`[panel] ${from.label}: ${message.message}`);
+        this.log.error(`[panel] ${from.label}: ${message.data.message}`);
         return;
       case "compare":
         this.comparisonRequests.fire();
         return;
       case "setAdapter":
-        this.handlers.setAdapter(message);
+        this.handlers.setAdapter(message.data);
         return;
     }
   }
@@ -307,18 +317,16 @@ export class LensPanel implements vscode.Disposable {
     };
   }
 
-  private sectionMessage(section: Section): ExtToWebviewMessage {
-    switch (section) {
-      case "model":
-        return { type: "model", model: this.model };
-      case "document":
-        return { type: "document", document: this.document };
-      case "cache":
-        return { type: "cache", cache: this.cacheView() };
-      case "comparison":
-        return { type: "comparison", comparison: this.comparison };
-      case "adapters":
-        return { type: "adapters", adapters: this.adapters };
-    }
+  /** The current data of every section (the cache view is derived when it is sent). */
+  private readonly sectionData: { [K in Section]: () => PanelData[K] } = {
+    model: () => this.model,
+    document: () => this.document,
+    cache: () => this.cacheView(),
+    comparison: () => this.comparison,
+    adapters: () => this.adapters,
+  };
+
+  private sectionMessage<K extends Section>(section: K): ExtToWebviewMessage {
+    return { type: section, data: this.sectionData[section]() } as ExtToWebviewMessage;
   }
 }

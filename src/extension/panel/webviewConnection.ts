@@ -51,7 +51,7 @@ export class WebviewConnection implements vscode.Disposable {
 
   private receive(raw: unknown): void {
     if (!isWebviewToExtMessage(raw)) {
-      this.log.warn(`[panel] ${this.label}: ignored a message from the webview: ${describeInvalidMessage(raw)}`);
+      this.log.warn(`[panel] ${this.label}: ignored a message from the webview: ${describeInvalidMessage(raw, "toExtension")}`);
       return;
     }
     // A reloaded webview says ready again and must get everything anew.

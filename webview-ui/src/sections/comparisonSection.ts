@@ -4,7 +4,7 @@
  * boundaries drawn as thin edges, backgrounds coloured by surprisal with the editor's theme colours
  * (perplexityLens.surprisal0…7), columns that scroll together.
  */
-import type { ComparedToken, ComparisonEntry } from "../../../src/core/comparisonData";
+import type { ComparedToken, ComparisonEntry } from "../../../src/protocol/webview";
 import type { ComparisonView } from "../../../src/protocol/webview";
 import { comparisonChart } from "../comparisonChart";
 import { emptyState, h } from "../dom";
@@ -150,7 +150,7 @@ export const comparisonSection: PanelSection = {
   dependsOn: ["comparison"],
   describe: (data) => data.comparison?.fileName ?? "",
   render(data: PanelData, context: SectionContext): Node {
-    const compareButton = (label: string) => h("button", { class: "action-button", type: "button", onclick: () => context.post({ type: "compare" }) }, label);
+    const compareButton = (label: string) => h("button", { class: "action-button", type: "button", onclick: () => context.post({ type: "compare", data: {} }) }, label);
     const view = data.comparison;
     if (!view) {
       drawnComparedAt = null;

@@ -76,7 +76,7 @@ function surprisingTokenList(doc: DocumentView, context: SectionContext): HTMLEl
   if (doc.stats.mostSurprising.length === 0) return emptyState("No scored tokens.");
   const list = h("ol", { class: "surprising" });
   for (const token of doc.stats.mostSurprising) {
-    const reveal = () => context.post({ type: "revealToken", docUri: doc.docUri, start: token.start, end: token.end });
+    const reveal = () => context.post({ type: "revealToken", data: { docUri: doc.docUri, start: token.start, end: token.end } });
     list.append(
       h(
         "li",

@@ -6,7 +6,7 @@
  * The controls only post `setAdapter`; what they show always comes back from the extension (the same state the command
  * palette and the status bar read), so the panel and the palette cannot disagree.
  */
-import type { AdapterComparisonView, AdapterRow, AdaptersView, PerplexityFigures, SetAdapterMessage } from "../../../src/protocol/webview";
+import type { AdapterComparisonView, AdapterRow, AdaptersView, PerplexityFigures, WebviewToExtMessage } from "../../../src/protocol/webview";
 import { emptyState, h } from "../dom";
 import { fixed, integer, significant } from "../format";
 import type { PanelData, PanelSection, SectionContext } from "./section";
@@ -27,14 +27,14 @@ export function adapterLabel(adapter: { name: string; scale: number }): string {
 }
 
 /** The message the switch posts: on with the row's scale (1 when it sits at 0), or off. */
-export function switchMessage(row: AdapterRow, on: boolean): SetAdapterMessage {
-  return { type: "setAdapter", name: row.name, path: row.path, enabled: on, scale: on && row.scale === 0 ? 1 : row.scale };
+export function switchMessage(row: AdapterRow, on: boolean): WebviewToExtMessage {
+  return { type: "setAdapter", data: { name: row.name, path: row.path, enabled: on, scale: on && row.scale === 0 ? 1 : row.scale } };
 }
 
 /** The message the slider posts on release: the adapter in the set with that scale (0 keeps it in, but off). */
-export function sliderMessage(row: AdapterRow, scale: number): SetAdapterMessage {
+export function sliderMessage(row: AdapterRow, scale: number): WebviewToExtMessage {
   const clamped = Math.min(SCALE_MAX, Math.max(SCALE_MIN, Math.round(scale / SCALE_STEP) * SCALE_STEP));
-  return { type: "setAdapter", name: row.name, path: row.path, enabled: true, scale: Number(clamped.toFixed(2)) };
+  return { type: "setAdapter", data: { name: row.name, path: row.path, enabled: true, scale: Number(clamped.toFixed(2)) } };
 }
 
 /** Relative change from `base` to `value` as "−12.3%"; "" when either is missing. */

@@ -4,17 +4,10 @@
  * are added as sections: a field in PanelData fed by their ext→webview message, and an entry in
  * `panelSections` (panelApp.ts).
  */
-import type { ModelInfo } from "../../../src/core/types";
-import type { AdaptersView, CacheView, ComparisonView, DocumentView, WebviewToExtMessage } from "../../../src/protocol/webview";
+import type { PanelData, WebviewToExtMessage } from "../../../src/protocol/webview";
 
 /** The data of every section, as last received from the extension (or restored with getState). */
-export interface PanelData {
-  model: ModelInfo | null;
-  document: DocumentView | null;
-  cache: CacheView | null;
-  comparison: ComparisonView | null;
-  adapters: AdaptersView | null;
-}
+export type { PanelData } from "../../../src/protocol/webview";
 
 export interface SectionContext {
   post(message: WebviewToExtMessage): void;
