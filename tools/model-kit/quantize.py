@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Quantized variants of a model kit graph (`onnx` and `numpy` only; there is no onnxruntime for Python here).
 
-  quantize.py int8 MODEL_DIR [--out-dir DIR] [--per-tensor] [--reduce-range] [--keep-lm-head] [--gather int8]
-  quantize.py q4   MODEL_DIR [--out-dir DIR] [--block-size 32] [--symmetric] [--keep-lm-head] [--accuracy-level N]
+  quantize.py int8 MODEL_DIR [--out-dir DIR] [--per-tensor] [--reduce-range] [--lm-head int8] [--gather int8]
+  quantize.py q4   MODEL_DIR [--out-dir DIR] [--block-size 32] [--symmetric] [--lm-head q4] [--accuracy-level N]
 
 Reads MODEL_DIR/onnx/model.onnx and writes onnx/model_int8.onnx or onnx/model_q4.onnx next to it (or into
 --out-dir): the file names transformers.js gives the dtypes `int8` and `q4`.
@@ -38,8 +38,10 @@ q4 (what onnxruntime's MatMul4BitsQuantizer / MatMulNBitsQuantizer emits, QOpera
   largest magnitude (sign kept), zero point implicit 8, no zero_points input.
   Dequantized: w = (q - zp) * scale.
 
-The output projection (the tied embedding matrix through its Transpose) is quantized like the other MatMuls
-unless --keep-lm-head is given; see the README for the measurements behind that default.
+The output projection (the MatMul that writes `logits`, here the tied embedding matrix through its Transpose) stays
+fp32 by default: while the input Gather needs the fp32 matrix anyway, a quantized copy makes the file larger, and it
+was the largest single source of error (README "Quantized variants"). --lm-head int8 / q4 quantizes it like the
+other MatMuls; int8 --gather int8 quantizes it and the embedding Gathers onto one shared int8 matrix.
 """
 import argparse
 import os
@@ -143,18 +145,20 @@ def quantize_int8_weight(w, per_channel, reduce_range):
     return q, scale
 
 
-def int8(model, per_channel=True, reduce_range=False, keep_lm_head=False, gather='fp32'):
+def is_lm_head(gi, matmul, t):
+    """The output projection: writes a graph output, or its weight is tied to an embedding Gather."""
+    outs = {o.name for o in gi.graph.output}
+    return matmul.output[0] in outs or any(c.op_type == 'Gather' and c.input[0] == t.name for c in gi.consumers.get(t.name, []))
+
+
+def int8(model, per_channel=True, reduce_range=False, keep_lm_head=True, gather='fp32'):
     g = model.graph
     gi = GraphIndex(g)
-    out_names = {o.name for o in g.output}
     new_nodes, new_inits, bypassed = [], [], set()
     dql_done = {}       # activation name -> (quantized, scale, zero point)
     wq_done = {}        # initializer name (+T) -> (q name, scale name, zp name)
     shared_rows = {}    # initializer name -> (q rows [V, D] name, row scales [V, 1] name, row scales [V] name)
     count = {'MatMul': 0, 'Gather': 0}
-
-    def is_lm_head(mm, t):
-        return mm.output[0] in out_names or any(c.op_type == 'Gather' and c.input[0] == t.name for c in gi.consumers.get(t.name, []))
 
     # Per-row int8 for Gather tables (and, shared, for the tied output projection).
     if gather == 'int8':
@@ -165,11 +169,10 @@ def int8(model, per_channel=True, reduce_range=False, keep_lm_head=False, gather
                     continue
                 w = numpy_helper.to_array(t).astype(np.float32)      # [V, D]: rows are what Gather reads
                 q, s = quantize_int8_weight(np.ascontiguousarray(w.T), True, reduce_range)  # per row of w
-                qn, sn, s1 = t.name + '_quantized', t.name + '_row_scale', t.name + '_scale'
+                qn, sn = t.name + '_quantized', t.name + '_row_scale'
                 new_inits += [numpy_helper.from_array(np.ascontiguousarray(q.T), qn),
-                              numpy_helper.from_array(s.reshape(-1, 1), sn),
-                              numpy_helper.from_array(s.reshape(-1), s1)]
-                shared_rows[t.name] = (qn, sn, s1)
+                              numpy_helper.from_array(s.reshape(-1, 1), sn)]
+                shared_rows[t.name] = (qn, sn, s.reshape(-1))
 
     for n in g.node:
         if n.op_type == 'Gather' and gather == 'int8' and n.input[0] in shared_rows:
@@ -185,7 +188,7 @@ def int8(model, per_channel=True, reduce_range=False, keep_lm_head=False, gather
             count['Gather'] += 1
             continue
         wt = weight_of(gi, n) if n.op_type == 'MatMul' else None
-        if wt is None or (keep_lm_head and is_lm_head(n, wt[0])):
+        if wt is None or (keep_lm_head and is_lm_head(gi, n, wt[0])):
             new_nodes.append(n)
             continue
         t, tr = wt
@@ -196,12 +199,11 @@ def int8(model, per_channel=True, reduce_range=False, keep_lm_head=False, gather
         aq, asc, azp = dql_done[a]
         if t.name in shared_rows and tr is not None:
             # Tied output projection: B = Transpose(int8 rows), per-column scale = the row scales.
-            qn, _, s1 = shared_rows[t.name]
+            qn, _, srow = shared_rows[t.name]
             key = t.name + '^T'
             if key not in wq_done:
-                zn = t.name + '_zero_point'
-                V = t.dims[0]
-                new_inits.append(numpy_helper.from_array(np.zeros(V, np.int8), zn))
+                zn, s1 = t.name + '_zero_point', t.name + '_scale'
+                new_inits += [numpy_helper.from_array(np.zeros(srow.shape, np.int8), zn), numpy_helper.from_array(srow, s1)]
                 new_nodes.append(helper.make_node('Transpose', [qn], [qn + '_transposed'], tr.name + '_quant', perm=[1, 0]))
                 wq_done[key] = (qn + '_transposed', s1, zn)
             wq, wsc, wzp = wq_done[key]
@@ -297,22 +299,19 @@ def dequantize_q4(packed, scales, zps, K, block_size):
     return np.ascontiguousarray(w.reshape(N, kb * block_size)[:, :K].T)
 
 
-def q4(model, block_size=32, symmetric=False, keep_lm_head=False, accuracy_level=0):
+def q4(model, block_size=32, symmetric=False, keep_lm_head=True, accuracy_level=0):
     if block_size < 16 or block_size & (block_size - 1):
         raise SystemExit('block size must be a power of 2 and >= 16')
     g = model.graph
     gi = GraphIndex(g)
-    out_names = {o.name for o in g.output}
     new_nodes, new_inits, bypassed = [], [], set()
     done = {}
     count = 0
     worst = 0.0
     for n in g.node:
         wt = weight_of(gi, n) if n.op_type == 'MatMul' else None
-        if wt is not None and keep_lm_head:
-            t = wt[0]
-            if n.output[0] in out_names or any(c.op_type == 'Gather' for c in gi.consumers.get(t.name, [])):
-                wt = None
+        if wt is not None and keep_lm_head and is_lm_head(gi, n, wt[0]):
+            wt = None
         if wt is None:
             new_nodes.append(n)
             continue
@@ -359,12 +358,14 @@ def main():
         p.add_argument('model_dir')
         p.add_argument('--out-dir', help='where to write (default MODEL_DIR/onnx)')
         p.add_argument('--out-name', help='file name (default model_int8.onnx / model_q4.onnx)')
-        p.add_argument('--keep-lm-head', action='store_true', help='leave the output projection fp32')
     a8.add_argument('--per-tensor', action='store_true', help='one weight scale per matrix (default: per output channel)')
     a8.add_argument('--reduce-range', action='store_true', help='7-bit weights ([-64, 64]), for AVX2 machines without VNNI')
-    a8.add_argument('--gather', choices=['fp32', 'int8'], default='fp32', help='embedding Gathers (default fp32)')
+    a8.add_argument('--lm-head', choices=['fp32', 'int8'], help='output projection (default fp32; int8 with --gather int8)')
+    a8.add_argument('--gather', choices=['fp32', 'int8'], default='fp32',
+                    help='embedding Gathers (default fp32); int8 shares one int8 matrix with the output projection')
     a4.add_argument('--block-size', type=int, default=32)
     a4.add_argument('--symmetric', action='store_true', help='no zero points (default asymmetric, with zero points)')
+    a4.add_argument('--lm-head', choices=['fp32', 'q4'], default='fp32', help='output projection (default fp32)')
     a4.add_argument('--accuracy-level', type=int, default=0, help='MatMulNBits accuracy_level (default unset)')
     args = ap.parse_args()
 
@@ -372,14 +373,15 @@ def main():
     src = onnx.load(src_path)
     model = onnx.load(src_path)
     if args.cmd == 'int8':
-        if args.gather == 'int8' and args.keep_lm_head:
-            raise SystemExit('--gather int8 shares the int8 embedding matrix with the output projection; drop --keep-lm-head')
+        lm = args.lm_head or ('int8' if args.gather == 'int8' else 'fp32')
+        if args.gather == 'int8' and lm != 'int8':
+            raise SystemExit('--gather int8 shares the int8 embedding matrix with the output projection: needs --lm-head int8')
         out, info = int8(model, per_channel=not args.per_tensor, reduce_range=args.reduce_range,
-                         keep_lm_head=args.keep_lm_head, gather=args.gather)
+                         keep_lm_head=lm == 'fp32', gather=args.gather)
         name = args.out_name or 'model_int8.onnx'
     else:
         out, info = q4(model, block_size=args.block_size, symmetric=args.symmetric,
-                       keep_lm_head=args.keep_lm_head, accuracy_level=args.accuracy_level)
+                       keep_lm_head=args.lm_head == 'fp32', accuracy_level=args.accuracy_level)
         name = args.out_name or 'model_q4.onnx'
     check_io_unchanged(src, out)
     onnx.checker.check_model(out)
