@@ -6,7 +6,7 @@
 // against one full pass).
 //
 //   node tools/model-kit/check_quantized.cjs [--model models/lens-gpt2-bpe4k] [--quant-dir DIR]
-//        [--variants fp32,int8,q4] [--adapter typescript-code] [--out report.json] [--bench-rounds 3]
+//        [--variants fp32,int8,q4] [--adapter typescript-code|none] [--out report.json] [--bench-rounds 5] [--bench-only]
 //
 // fp32 is MODEL/onnx/model.onnx; a variant v is QUANT_DIR/model_v.onnx (QUANT_DIR defaults to MODEL/onnx).
 // One intra-op and one inter-op thread throughout; sessions run one at a time.
@@ -26,7 +26,8 @@ const quantDir = path.resolve(ROOT, opt('quant-dir', path.join(modelDir, 'onnx')
 const variants = opt('variants', 'fp32,int8,q4').split(',');
 const adapterName = opt('adapter', 'typescript-code');
 const outFile = opt('out', null);
-const benchRounds = Number(opt('bench-rounds', '3'));
+const benchRounds = Number(opt('bench-rounds', '5'));
+const benchOnly = argv.includes('--bench-only');
 const SETS = ['code', 'prose'];
 
 const cfg = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
@@ -127,10 +128,12 @@ async function forward(session, ids, lora, past = null, pastLen = 0) {
     ...(past || emptyPast()),
     ...lora,
   };
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const out = await session.run(feeds);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { out, ms };
+  const c = process.cpuUsage(c0);
+  return { out, ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
 /** float64 log-softmax of logits row r at target t. */
@@ -205,6 +208,8 @@ async function main() {
     const session = await ort.InferenceSession.create(file, opts);
     sessions[v] = session;
     const r = { file, bytes: fs.statSync(file).size, createMs: Date.now() - t0, sets: {} };
+    report.variants[v] = r;
+    if (benchOnly) continue;
     const lora0 = loraFeeds(session, null);
     for (const s of SETS) {
       const x = await scoreSet(session, texts[s], enc[s], lora0);
@@ -219,11 +224,10 @@ async function main() {
     }
     r.kvCacheMaxAbsDelta = await kvCheck(session, enc.code[0].slice(0, 200), lora0);
     if (v === 'fp32') ref = r;
-    report.variants[v] = r;
     console.error(`${v}: scored (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   // Deltas against fp32.
-  for (const v of variants) {
+  for (const v of benchOnly ? [] : variants) {
     const r = report.variants[v];
     for (const s of SETS) {
       const a = r.sets[s].lps, b = ref.sets[s].lps;
@@ -247,39 +251,57 @@ async function main() {
   const wins = [];
   for (const ids of enc.code) for (const w of rollingWindows(ids, PREFIX, CTX)) if (w.inp.length === CTX && wins.length < 8) wins.push(w.inp);
   const bench = {};
-  for (const v of variants) bench[v] = { win: [], step: [] };
+  for (const v of variants) bench[v] = { win: [], step: [], winCpu: [], stepCpu: [] };
   for (let round = 0; round < benchRounds; round++) {
     for (const v of variants) {
       const session = sessions[v], lora0 = loraFeeds(session, null);
-      let ms = 0, n = 0;
-      for (const w of wins) { ms += (await forward(session, w, lora0)).ms; n += w.length; }
+      let ms = 0, cpu = 0, n = 0;
+      for (const w of wins) { const x = await forward(session, w, lora0); ms += x.ms; cpu += x.cpuMs; n += w.length; }
       bench[v].win.push(n / (ms / 1000));
+      bench[v].winCpu.push(n / (cpu / 1000));
       let past = null;
       ms = 0;
+      cpu = 0;
       const steps = 64;
       for (let i = 0; i < steps; i++) {
-        const { out, ms: t } = await forward(session, [wins[0][i]], lora0, past, i);
+        const { out, ms: t, cpuMs } = await forward(session, [wins[0][i]], lora0, past, i);
         ms += t;
+        cpu += cpuMs;
         past = {};
         for (let l = 0; l < LAYERS; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = out[`present.${l}.${kv}`];
       }
       bench[v].step.push(steps / (ms / 1000));
+      bench[v].stepCpu.push(steps / (cpu / 1000));
     }
   }
   const median = (a) => (a.length ? [...a].sort((x, y) => x - y)[a.length >> 1] : NaN);
   for (const v of variants) {
     report.variants[v].tokensPerSecFullWindow = median(bench[v].win);
     report.variants[v].tokensPerSecKvStep = median(bench[v].step);
+    report.variants[v].tokensPerSecFullWindowBest = Math.max(...bench[v].win);
+    report.variants[v].tokensPerSecKvStepBest = Math.max(...bench[v].step);
+    report.variants[v].tokensPerCpuSecFullWindow = median(bench[v].winCpu);
+    report.variants[v].tokensPerCpuSecKvStep = median(bench[v].stepCpu);
     report.variants[v].benchRounds = bench[v];
   }
   // Print.
   const f = (x, d = 4) => x.toFixed(d);
+  if (benchOnly) {
+    console.log('| variant | bytes | 512-window tok/s wall median / best, per CPU second | KV step tok/s wall median / best, per CPU second |');
+    console.log('|---|---|---|---|');
+    for (const v of variants) {
+      const r = report.variants[v];
+      console.log(`| ${v} | ${r.bytes.toLocaleString('en-US')} | ${Math.round(r.tokensPerSecFullWindow)} / ${Math.round(r.tokensPerSecFullWindowBest)}, ${Math.round(r.tokensPerCpuSecFullWindow)} | ${Math.round(r.tokensPerSecKvStep)} / ${Math.round(r.tokensPerSecKvStepBest)}, ${Math.round(r.tokensPerCpuSecKvStep)} |`);
+    }
+    if (outFile) fs.writeFileSync(outFile, JSON.stringify(report, null, 1) + '\n');
+    return;
+  }
   console.log(`model ${report.model}, onnxruntime-node ${report.ortVersion}, one thread`);
-  console.log('| variant | bytes | code ppl | code bpb | prose ppl | prose bpb | ppl ratio code / prose | max abs dlogprob code / prose | mean abs dlogprob code / prose | tok/s 512-window | tok/s KV step |');
+  console.log('| variant | bytes | code ppl | code bpb | prose ppl | prose bpb | ppl ratio code / prose | max abs dlogprob code / prose | mean abs dlogprob code / prose | tok/s 512-window wall, per CPU s | tok/s KV step wall, per CPU s |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const v of variants) {
     const r = report.variants[v], c = r.sets.code, p = r.sets.prose;
-    console.log(`| ${v} | ${r.bytes.toLocaleString('en-US')} | ${f(c.tokenPerplexity, 3)} | ${f(c.bitsPerByte)} | ${f(p.tokenPerplexity, 3)} | ${f(p.bitsPerByte)} | ${f(c.perplexityRatio, 5)} / ${f(p.perplexityRatio, 5)} | ${f(c.maxAbsDeltaLogprob)} / ${f(p.maxAbsDeltaLogprob)} | ${f(c.meanAbsDeltaLogprob, 5)} / ${f(p.meanAbsDeltaLogprob, 5)} | ${Math.round(r.tokensPerSecFullWindow)} | ${Math.round(r.tokensPerSecKvStep)} |`);
+    console.log(`| ${v} | ${r.bytes.toLocaleString('en-US')} | ${f(c.tokenPerplexity, 3)} | ${f(c.bitsPerByte)} | ${f(p.tokenPerplexity, 3)} | ${f(p.bitsPerByte)} | ${f(c.perplexityRatio, 5)} / ${f(p.perplexityRatio, 5)} | ${f(c.maxAbsDeltaLogprob)} / ${f(p.maxAbsDeltaLogprob)} | ${f(c.meanAbsDeltaLogprob, 5)} / ${f(p.meanAbsDeltaLogprob, 5)} | ${Math.round(r.tokensPerSecFullWindow)}, ${Math.round(r.tokensPerCpuSecFullWindow)} | ${Math.round(r.tokensPerSecKvStep)}, ${Math.round(r.tokensPerCpuSecKvStep)} |`);
   }
   if (adapterDir) {
     console.log(`\nLoRA ${adapterName} x1 on code:`);
