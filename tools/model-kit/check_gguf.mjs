@@ -176,6 +176,7 @@ for (const ggufPath of args.gguf) {
     continue;
   }
   let maxD = 0, sumD = 0, n = 0, nll = 0, worst = null, zero = 0, evalMs = 0;
+  const diffs = new Float64Array(nScored);
   const perText = texts.map(() => ({ max: 0, n: 0 }));
   for (let wi = 0; wi < windows.length; wi++) {
     const w = windows[wi];
@@ -189,7 +190,7 @@ for (const ggufPath of args.gguf) {
       const lp = Math.log(p);
       const d = Math.abs(lp - ref[wi][j]);
       nll -= lp;
-      if (Number.isFinite(d)) { sumD += d; n++; }
+      if (Number.isFinite(d)) { diffs[n] = d; sumD += d; n++; }
       if (!(d <= maxD)) { maxD = d; worst = { file: texts[w.ti].source, window: wi, pos: first + j, llama: lp, onnx: ref[wi][j] }; }
       const pt = perText[w.ti]; pt.n++; if (d > pt.max) pt.max = d;
     }
@@ -203,6 +204,8 @@ for (const ggufPath of args.gguf) {
   }
   Object.assign(res, {
     scored: nScored, maxAbsDiff: maxD, meanAbsDiff: sumD / n, zeroProbabilities: zero,
+    ...(() => { const s = diffs.slice(0, n).sort(); const q = (f) => s[Math.min(n - 1, Math.floor(f * n))];
+      return { p50AbsDiff: q(0.5), p99AbsDiff: q(0.99), p999AbsDiff: q(0.999), tokensOver1e3: s.filter((x) => x > 1e-3).length }; })(),
     ppl: Math.exp(nll / nScored), onnxPpl: out.onnx.ppl, pplDiff: Math.exp(nll / nScored) - out.onnx.ppl,
     pplRelDiff: Math.exp(nll / nScored) / out.onnx.ppl - 1,
     tokensPerSecondWithDistributions: Math.round(nInput / evalMs * 1000),
@@ -213,7 +216,8 @@ for (const ggufPath of args.gguf) {
   });
   log(`${res.gguf} (${res.bytes.toLocaleString('en')} bytes): |Δ logprob| max ${maxD.toExponential(3)} mean ${(sumD / n).toExponential(3)} over ${n} tokens; ppl ${res.ppl.toFixed(4)} vs onnx ${out.onnx.ppl.toFixed(4)} (Δ ${res.pplDiff.toExponential(3)}, ${(res.pplRelDiff * 100).toFixed(4)}%)`);
   log(`  llama.cpp tokens/s (1 thread): ${res.tokensPerSecondWithDistributions} with a full distribution at every position, ${res.tokensPerSecondConfidenceOnly} with confidence only, ${res.tokensPerSecondForwardOnly} forward only (one output)`);
-  log(`  worst: ${JSON.stringify(worst)}; files with max > 1e-3: ${res.filesOver1e3}/${texts.length}; zero probabilities: ${zero}`);
+  log(`  |Δ| p50 ${res.p50AbsDiff.toExponential(2)} p99 ${res.p99AbsDiff.toExponential(2)} p99.9 ${res.p999AbsDiff.toExponential(2)}; tokens over 1e-3: ${res.tokensOver1e3}/${n}; files with max > 1e-3: ${res.filesOver1e3}/${texts.length}; zero probabilities: ${zero}`);
+  log(`  worst: ${JSON.stringify(worst)}`);
   if (res.llamaLog.length) log(`  llama.cpp log (warn+): ${res.llamaLog.join(' | ')}`);
 
   if (args.distBench && ggufPath === args.gguf[0]) res.distBench = await distBench(model, context, sequence);
@@ -277,19 +281,19 @@ function tokenizerCheck(model) {
     "it's we're they'll I'd", "IT'S WE'RE DON'T", 'x=a+b*(c-d)/e;', 'U+2581 ▁ literal', '   ', '', 'ünïcödé façade',
     '\t\t  \n  \t', 'a \t b', 'a  \u0085b', ' \u001c x', 'foo \u2028bar\u2029', '\u000b\u000c\r', 'x\u200by',
     'mongolian\u180eseparator', 'a\u2000\u200ab', 'a \u00a0 b', 'numbers ½ ² ٣ ๓ ①', 'letters ǅ ß ﬁ Ⅻ', '😀😀 🇩🇪',
-    'end with spaces   ', 'end with newline\n', '  \n\n  x'];
+    'end with spaces   ', 'end with newline\n', '  \n\n  x', 'a \ufeffb', 'x \ufeff\ufeff y', 'a \u0085 b', '\u001f\u001e \u001d'];
   const esc = (e) => JSON.stringify(e).replace(/[^\x20-\x7e]/gu, (c) => (c.codePointAt(0) > 0xffff ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  const cases = [...texts.map((t) => ({ name: t.source, text: t.text })), ...edge.map((e) => ({ name: esc(e), text: e }))];
+  const cases = [...texts.map((t) => ({ name: t.source, text: t.text, file: true })), ...edge.map((e) => ({ name: esc(e), text: e }))];
   const r = { texts: texts.length, edgeCases: edge.length, modes: {} };
   for (const special of [false, true]) {
-    let same = 0, diffTexts = 0, hfTok = 0, lcTok = 0, diffTokens = 0;
+    let same = 0, diffTexts = 0, hfTok = 0, lcTok = 0, diffTokens = 0, sameFiles = 0;
     const examples = [];
     for (const c of cases) {
       const a = encode(c.text);
       const b = model.tokenize(c.text, special);
       hfTok += a.length; lcTok += b.length;
       let eq = a.length === b.length && a.every((x, i) => x === b[i]);
-      if (eq) { same++; continue; }
+      if (eq) { same++; if (c.file) sameFiles++; continue; }
       diffTexts++;
       // count differing tokens through a simple alignment on token boundaries (character offsets)
       let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++;
@@ -303,8 +307,8 @@ function tokenizerCheck(model) {
           llamaTokens: b.slice(i, Math.min(b.length - j, i + 6)).map((t) => model.detokenize([t], true)) });
       }
     }
-    r.modes[special ? 'specialTokens' : 'plain'] = { cases: cases.length, identical: same, different: diffTexts, hfTokens: hfTok, llamaTokens: lcTok, differingSpanTokens: diffTokens, examples };
-    log(`  tokenizer (llama.cpp tokenize(text, ${special}) vs HF ids): ${same}/${cases.length} identical (${texts.length} validation files + ${edge.length} edge cases); tokens HF ${hfTok} llama.cpp ${lcTok}; differing-span tokens ${diffTokens}`);
+    r.modes[special ? 'specialTokens' : 'plain'] = { cases: cases.length, identical: same, identicalFiles: sameFiles, different: diffTexts, hfTokens: hfTok, llamaTokens: lcTok, differingSpanTokens: diffTokens, examples };
+    log(`  tokenizer (llama.cpp tokenize(text, ${special}) vs HF ids): ${same}/${cases.length} identical (validation files ${sameFiles}/${texts.length}, edge cases ${same - sameFiles}/${edge.length}); tokens HF ${hfTok} llama.cpp ${lcTok}; differing-span tokens ${diffTokens}`);
     for (const e of examples) log(`    ${e.name} @${e.at}: HF ${JSON.stringify(e.hfTokens)} ${JSON.stringify(e.hf)} | llama.cpp ${JSON.stringify(e.llamaTokens)} ${JSON.stringify(e.llama)}`);
   }
   return r;
