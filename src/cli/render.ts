@@ -2,12 +2,9 @@
  * Text, CSV and table output of the command line.
  */
 import type { ModelInfo, ScoreReport, TokenScore } from "../core/types";
-import type { AdapterInfo } from "../protocol/engine";
+import type { AdapterInfo } from "../core/lora/adapterTypes";
+import { surprisalBits } from "../core/surprisal";
 
-/** Surprisal in bits, −log₂ p = −logprob / ln 2. */
-export function surprisalBits(logprob: number): number {
-  return -logprob / Math.LN2;
-}
 
 /** ANSI 256-colour foreground by surprisal: green (expected) → yellow → orange → red (surprising). */
 export function surprisalColor(bits: number): number {

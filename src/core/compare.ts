@@ -23,6 +23,7 @@ import { ONNX_CANDIDATES } from "./backends/onnx/modelBundle";
 import { TextTokenizer } from "./tokenizers/textTokenizer";
 import type { Metrics, TokenScore } from "./types";
 import { silentLogger, type Logger } from "./logger";
+import { natsToBits, surprisalBitsOrNull } from "./surprisal";
 import type { ComparedToken, Comparison, ComparisonEntry, ComparisonMetrics, ComparisonOptions, ComparisonProgress, ComparisonReport, ComparisonVerdict, ComparisonTarget } from "./comparisonData";
 
 export type * from "./comparisonData";
@@ -96,12 +97,12 @@ export function comparisonMetrics(text: string, metrics: Metrics): ComparisonMet
     ...metrics,
     charsPerToken: perToken(text.length),
     bytesPerToken: perToken(metrics.bytes),
-    nllBits: metrics.scoredTokens > 0 ? metrics.nll / Math.LN2 : null,
+    nllBits: metrics.scoredTokens > 0 ? natsToBits(metrics.nll) : null,
   };
 }
 
 function comparedTokens(tokens: readonly Pick<TokenScore, "start" | "end" | "logprob">[]): ComparedToken[] {
-  return tokens.map((t) => ({ start: t.start, end: t.end, bits: t.logprob !== null && Number.isFinite(t.logprob) ? -t.logprob / Math.LN2 : null }));
+  return tokens.map((t) => ({ start: t.start, end: t.end, bits: surprisalBitsOrNull(t.logprob) }));
 }
 
 /** Splits the text with a tokenizer that has no model: counts and boundaries, no perplexity. */

@@ -5,12 +5,13 @@
  * unit-tested here and the webview only draws them. No `vscode`, no Node and no DOM imports: the
  * webview's TypeScript project also sees these types through src/protocol/webview.ts.
  */
-import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RankBuckets, RescoreInfo, TokenScore } from "./types";
+import type { KvCacheStats, MethodInfo, Metrics, RankBuckets, TokenScore } from "./types";
 
-/** Surprisal of a token in bits: −log₂ p = −ln p / ln 2 (logprobs are natural logs). */
-export function surprisalBits(logprob: number): number {
-  return -logprob / Math.LN2;
-}
+import { GLTR_BUCKETS, GLTR_BUCKET_LABELS, surprisalBits, type RankBucketName } from "./surprisal";
+
+export type { RankBucketName } from "./surprisal";
+export type { KvBytesBreakdown } from "./kvBytes";
+export type { RescoreAggregates, RescoreRecord } from "./rescoreHistory";
 
 // ---------------------------------------------------------------- surprisal histogram
 
@@ -53,7 +54,7 @@ export function surprisalHistogram(tokens: readonly TokenScore[], options: Surpr
 
   const values: number[] = [];
   for (const token of tokens) {
-    if (token.logprob !== null && Number.isFinite(token.logprob)) values.push(Math.max(0, surprisalBits(token.logprob)));
+    if (token.logprob !== null && Number.isFinite(token.logprob)) values.push(surprisalBits(token.logprob));
   }
   const maxBits = values.length > 0 ? Math.max(...values) : null;
   const binsNeeded = maxBits === null ? 1 : Math.floor(maxBits / binWidthBits) + 1;
@@ -83,8 +84,6 @@ export function surprisalHistogram(tokens: readonly TokenScore[], options: Surpr
 
 // ---------------------------------------------------------------- GLTR rank buckets
 
-export type RankBucketName = keyof RankBuckets;
-
 export interface RankBucketBar {
   bucket: RankBucketName;
   /** Human label, e.g. "top 10", "11–100". */
@@ -94,24 +93,16 @@ export interface RankBucketBar {
   fraction: number;
 }
 
-const rankBucketLabels: Record<RankBucketName, string> = {
-  top10: "top 10",
-  top100: "11–100",
-  top1000: "101–1000",
-  rest: "> 1000",
-};
-
 /**
  * GLTR's bar chart (Gehrmann et al., 2019, "GLTR: Statistical Detection and Visualization of
  * Generated Text"): how many tokens were the model's top-10, top-100, top-1000 choice, or worse.
  * The buckets are disjoint (`top100` counts ranks 11–100), as the engine's Metrics.rankBuckets are.
  */
 export function rankBucketBars(buckets: RankBuckets): RankBucketBar[] {
-  const order: RankBucketName[] = ["top10", "top100", "top1000", "rest"];
-  const total = order.reduce((sum, name) => sum + buckets[name], 0);
-  return order.map((bucket) => ({
+  const total = GLTR_BUCKETS.reduce((sum, name) => sum + buckets[name], 0);
+  return GLTR_BUCKETS.map((bucket) => ({
     bucket,
-    label: rankBucketLabels[bucket],
+    label: GLTR_BUCKET_LABELS[bucket],
     count: buckets[bucket],
     fraction: total > 0 ? buckets[bucket] / total : 0,
   }));
@@ -146,7 +137,7 @@ export function mostSurprisingTokens(tokens: readonly TokenScore[], count = 20):
       text: token.text,
       start: token.start,
       end: token.end,
-      surprisalBits: Math.max(0, surprisalBits(token.logprob)),
+      surprisalBits: surprisalBits(token.logprob),
       prob: Math.exp(token.logprob),
       rank: token.rank,
       expected: token.top[0]?.text ?? null,
@@ -181,124 +172,6 @@ export function describeMethod(method: MethodInfo): string {
     prefix +
     adapters
   );
-}
-
-// ---------------------------------------------------------------- KV cache bytes
-
-/** The terms of 2 · layers · kv_heads · head_dim · tokens · dtype size, for the panel to write out. */
-export interface KvBytesBreakdown {
-  layers: number;
-  kvHeads: number;
-  headDim: number;
-  tokens: number;
-  dtype: ModelInfo["kvDtype"];
-  dtypeBytes: number;
-  /** The product: keys and values (the 2) for every layer. */
-  bytes: number;
-  /** Bytes per cached token: 2 · layers · kv_heads · head_dim · dtype size. */
-  bytesPerToken: number;
-}
-
-const dtypeBytes: Record<ModelInfo["kvDtype"], number> = { float32: 4, float16: 2 };
-
-/**
- * KV-cache size: each layer keeps a key and a value tensor of shape [1, kv_heads, tokens, head_dim],
- * so bytes = 2 · layers · kv_heads · head_dim · tokens · dtype size (as in transformers' cache_utils).
- */
-export function kvBytesBreakdown(
-  model: Pick<ModelInfo, "numLayers" | "numKvHeads" | "headDim" | "kvDtype">,
-  tokens: number,
-): KvBytesBreakdown {
-  const size = dtypeBytes[model.kvDtype];
-  const bytesPerToken = 2 * model.numLayers * model.numKvHeads * model.headDim * size;
-  return {
-    layers: model.numLayers,
-    kvHeads: model.numKvHeads,
-    headDim: model.headDim,
-    tokens,
-    dtype: model.kvDtype,
-    dtypeBytes: size,
-    bytesPerToken,
-    bytes: bytesPerToken * tokens,
-  };
-}
-
-// ---------------------------------------------------------------- rescore history
-
-export interface RescoreRecord {
-  /** Milliseconds since the epoch when the result arrived. */
-  at: number;
-  /** File name of the document, for tooltips. */
-  document: string;
-  tokensReused: number;
-  tokensRecomputed: number;
-  millis: number;
-  fullRescoreMillisEstimate: number;
-}
-
-export interface RescoreAggregates {
-  rescores: number;
-  tokensReused: number;
-  tokensRecomputed: number;
-  /** tokensReused / (tokensReused + tokensRecomputed) over the kept history; null when no tokens. */
-  reuseFraction: number | null;
-  millis: number;
-  fullRescoreMillisEstimate: number;
-  /** fullRescoreMillisEstimate − millis: time the cache saved (negative if it cost time). */
-  millisSaved: number;
-  /** fullRescoreMillisEstimate / millis; null when no time was measured. */
-  speedup: number | null;
-}
-
-/** Sums over the history: what the KV cache saved across the last rescores. */
-export function rescoreAggregates(records: readonly RescoreRecord[]): RescoreAggregates {
-  let tokensReused = 0;
-  let tokensRecomputed = 0;
-  let millis = 0;
-  let fullRescoreMillisEstimate = 0;
-  for (const record of records) {
-    tokensReused += record.tokensReused;
-    tokensRecomputed += record.tokensRecomputed;
-    millis += record.millis;
-    fullRescoreMillisEstimate += record.fullRescoreMillisEstimate;
-  }
-  const tokens = tokensReused + tokensRecomputed;
-  return {
-    rescores: records.length,
-    tokensReused,
-    tokensRecomputed,
-    reuseFraction: tokens > 0 ? tokensReused / tokens : null,
-    millis,
-    fullRescoreMillisEstimate,
-    millisSaved: fullRescoreMillisEstimate - millis,
-    speedup: millis > 0 ? fullRescoreMillisEstimate / millis : null,
-  };
-}
-
-/** The last `capacity` rescores, oldest first; the panel's reuse chart draws one bar per record. */
-export class RescoreHistory {
-  private readonly kept: RescoreRecord[] = [];
-
-  constructor(readonly capacity = 40) {
-    if (!(capacity >= 1)) throw new Error(`rescore history: capacity must be at least 1, got ${capacity}`);
-  }
-
-  add(document: string, rescore: RescoreInfo, at: number = Date.now()): void {
-    this.kept.push({ at, document, ...rescore });
-    if (this.kept.length > this.capacity) this.kept.splice(0, this.kept.length - this.capacity);
-  }
-
-  clear(): void {
-    this.kept.length = 0;
-  }
-
-  get records(): readonly RescoreRecord[] {
-    return this.kept;
-  }
-
-  aggregates(): RescoreAggregates {
-    return rescoreAggregates(this.kept);
-  }
 }
 
 // ---------------------------------------------------------------- what the panel shows

@@ -26,6 +26,7 @@ import type { AdapterSelection } from "./lora/adapterTypes";
 import { LoraAdapterState, type AdapterSetResult } from "./lora/adapterState";
 import { listAdapters, type AdapterCatalog } from "./lora/adapterCatalog";
 import { LoraError } from "./lora/loraError";
+import { LruMap } from "./lruMap";
 
 export interface EngineOptions {
   logger?: Logger;
@@ -112,7 +113,8 @@ function messageOf(e: unknown): string {
 export class Engine {
   private loaded: LoadedModel | null = null;
   private readonly cache: KvCache;
-  private readonly documents = new Map<string, DocumentState>();
+  /** Scoring state per document, the least recently scored forgotten first (EngineOptions.maxDocuments). */
+  private readonly documents: LruMap<string, DocumentState>;
   private readonly logger: Logger;
   private threads: number;
   private queue: Promise<unknown> = Promise.resolve();
@@ -125,6 +127,11 @@ export class Engine {
     this.logger = taggedLogger(options.logger ?? silentLogger, "engine");
     this.cache = new KvCache(options.kvBudgetBytes ?? DEFAULT_KV_BUDGET, taggedLogger(options.logger ?? silentLogger, "kvCache"));
     this.threads = options.threads ?? 1;
+    this.documents = new LruMap<string, DocumentState>(options.maxDocuments ?? 64, (docId) => {
+      this.cache.releaseDocument(docId);
+      const shadow = baseShadowId(docId);
+      if (this.documents.delete(shadow)) this.cache.releaseDocument(shadow);
+    });
   }
 
   /** Runs `task` after every earlier call has finished. */
@@ -287,13 +294,7 @@ export class Engine {
     }
     // Windows that no longer exist (the text got shorter) keep no keys/values.
     this.cache.releaseDocument(docId, new Set(windows.map((w) => w.inputStart)));
-    this.documents.delete(docId);
     this.documents.set(docId, { text, encoded, sequence, scores: result.scores, topK });
-    const maxDocuments = this.options.maxDocuments ?? 64;
-    while (this.documents.size > maxDocuments) {
-      const oldest = this.documents.keys().next().value as string;
-      this.releaseDocumentNow(oldest);
-    }
 
     const tokens: TokenScore[] = ids.map((id, j) => {
       const s = result.scores[j] ?? null;

@@ -13,8 +13,8 @@ import type { KvCacheStats } from "./types";
 import type { KvState } from "./backends/onnx/onnxSession";
 import type { Logger } from "./logger";
 import { silentLogger } from "./logger";
+import { DTYPE_BYTES } from "./kvBytes";
 
-export const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8 };
 
 export function tensorBytes(tensor: ort.Tensor): number {
   const size = DTYPE_BYTES[tensor.type];
@@ -22,10 +22,6 @@ export function tensorBytes(tensor: ort.Tensor): number {
   return tensor.dims.reduce((a, b) => a * b, 1) * size;
 }
 
-/** 2 · layers · kv_heads · head_dim · tokens · dtype size. */
-export function kvBytes(layers: number, kvHeads: number, headDim: number, tokens: number, dtypeBytes: number): number {
-  return 2 * layers * kvHeads * headDim * tokens * dtypeBytes;
-}
 
 export interface KvEntry {
   docId: string;

@@ -18,6 +18,7 @@
  * is null, never NaN or Infinity.
  */
 
+import { rankBucket } from "./surprisal";
 import type { Metrics, RankBuckets, TokenScore } from "./types";
 import { utf8ByteLength } from "./tokenizers/utf8";
 
@@ -57,13 +58,7 @@ export function isScored(token: Pick<TokenScore, "logprob">): token is Pick<Toke
   return token.logprob !== null && Number.isFinite(token.logprob);
 }
 
-/** GLTR bucket of a 1-based rank: top-10, top-100, top-1000 or rest. */
-export function rankBucket(rank: number): keyof RankBuckets {
-  if (rank <= 10) return "top10";
-  if (rank <= 100) return "top100";
-  if (rank <= 1000) return "top1000";
-  return "rest";
-}
+export { rankBucket };
 
 /** GLTR rank buckets of the scored tokens that have a rank. */
 export function rankBuckets(tokens: readonly Pick<TokenScore, "rank" | "logprob">[]): RankBuckets {

@@ -11,7 +11,7 @@ import type { ArchitectureSpec } from "./architecture";
 import type { GraphSignature } from "./backends/onnx/graphSignature";
 import type { ModelInfo } from "./types";
 import type { ModelBundle } from "./backends/onnx/modelBundle";
-import { kvBytes, DTYPE_BYTES } from "./kvCache";
+import { kvBytes, DTYPE_BYTES } from "./kvBytes";
 
 export function parametersEstimate(spec: Pick<ArchitectureSpec, "numLayers" | "hiddenSize">): number {
   return 12 * spec.numLayers * spec.hiddenSize * spec.hiddenSize;

@@ -5,24 +5,14 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { CONFIG_KEYS, CONFIG_SECTION } from "./config";
-import { COMMANDS, errorMessage, type LensContext } from "./ctx";
+import { COMMANDS, type LensContext } from "./ctx";
 import { listModels, type ModelEntry } from "./modelCatalog";
 import { setLoraScale, toggleLoraAdapter } from "./loraCommands";
+import { registerGuardedCommand } from "./guardedCommand";
 import { toCsv, toScoreReport } from "./scoreExport";
 
 export function registerCommands(ctx: LensContext): void {
-  const command = (id: string, handler: () => unknown): void => {
-    ctx.register(
-      vscode.commands.registerCommand(id, async () => {
-        try {
-          await handler();
-        } catch (error) {
-          ctx.log.error(`[command] ${id} failed: ${errorMessage(error)}`);
-          void ctx.showFailure(errorMessage(error), false);
-        }
-      }),
-    );
-  };
+  const command = (id: string, handler: () => unknown): void => registerGuardedCommand(ctx, id, handler);
   command(COMMANDS.scoreDocument, () => scoreDocument(ctx));
   command(COMMANDS.scoreSelection, () => scoreSelection(ctx));
   command(COMMANDS.toggleLiveScoring, () => toggleLiveScoring(ctx));

@@ -9,11 +9,14 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { isEngineError } from "../core/engineError";
+import { EDITOR_SIZE_SETTINGS, describeSizeLimit, limitDocumentSize } from "../core/documentSizeLimit";
 import type { ComparisonTarget } from "../core/compare";
 import type { Comparison } from "../core/comparisonData";
 import { listComparisonCandidates, type ComparisonCandidate } from "./comparisonTargets";
 import { buildComparisonView } from "./comparisonView";
-import { errorMessage, type LensContext } from "./ctx";
+import { withProgressNotification } from "./progressNotification";
+import { registerGuardedCommand } from "./guardedCommand";
+import type { LensContext } from "./ctx";
 import type { ComparisonView } from "../protocol/webview";
 
 export const COMPARE_TOKENIZERS_COMMAND = "perplexityLens.compareTokenizers";
@@ -30,16 +33,7 @@ interface CandidatePick extends vscode.QuickPickItem {
 
 /** Registers the command and the panel's "compare" request; both live as long as the extension. */
 export function registerCompareTokenizers(ctx: LensContext): void {
-  const run = async (args?: unknown): Promise<ComparisonView | undefined> => {
-    try {
-      return await compareTokenizers(ctx, parseCommandArguments(args));
-    } catch (error) {
-      ctx.log.error(`[compare] ${errorMessage(error)}`);
-      void ctx.showFailure(errorMessage(error), false);
-      return undefined;
-    }
-  };
-  ctx.register(vscode.commands.registerCommand(COMPARE_TOKENIZERS_COMMAND, run));
+  registerGuardedCommand(ctx, COMPARE_TOKENIZERS_COMMAND, (args?: unknown): Promise<ComparisonView | undefined> => compareTokenizers(ctx, parseCommandArguments(args)));
   ctx.register(ctx.panel.onDidRequestComparison(() => void vscode.commands.executeCommand(COMPARE_TOKENIZERS_COMMAND)));
 }
 
@@ -138,13 +132,15 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
     return undefined;
   }
   const limit = ctx.config.maxDocumentSize;
-  if (text.length > limit) {
-    if (ctx.config.oversizedDocuments === "refuse") {
-      void vscode.window.showWarningMessage(`The ${scope} has ${text.length} characters, more than Max Document Size (${limit}); it is not compared.`);
-      return undefined;
-    }
-    text = text.slice(0, limit);
-    void vscode.window.showInformationMessage(`Comparing the first ${limit} characters of the ${scope} (Max Document Size).`);
+  const limited = limitDocumentSize(text, limit, ctx.config.oversizedDocuments);
+  const sentence = describeSizeLimit(`The ${scope}`, limited, limit, EDITOR_SIZE_SETTINGS, "compared");
+  if (limited.kind === "refused") {
+    void vscode.window.showWarningMessage(sentence ?? "");
+    return undefined;
+  }
+  if (limited.kind === "truncated") {
+    text = limited.text;
+    void vscode.window.showInformationMessage(sentence ?? "");
   }
   const targets = args ? await targetsFromArguments(ctx, args) : await pickTargets(ctx);
   if (!targets) return undefined;
@@ -160,32 +156,7 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
   ctx.log.info(`[compare] ${targets.map((t) => t.name).join(", ")} on ${text.length} characters of ${document.uri.toString()} (${request.options.method})`);
   let answer: Comparison;
   try {
-    answer = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "Comparing tokenizers", cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const cancel = token.onCancellationRequested(() => controller.abort());
-        let reported = 0;
-        let lastStep = -1;
-        try {
-          return await session.request("compare", request, {
-            signal: controller.signal,
-            onProgress: ({ done, total, step }) => {
-              if (!step) return;
-              // Each step is an equal share of the bar; within a step, positions done of its total.
-              const share = 100 / step.count;
-              const target = step.index * share + (total > 0 ? (done / total) * share : 0);
-              const message = `${step.name} (${step.index + 1} of ${step.count})`;
-              progress.report({ increment: Math.max(0, target - reported), ...(step.index !== lastStep ? { message } : {}) });
-              reported = Math.max(reported, target);
-              lastStep = step.index;
-            },
-          });
-        } finally {
-          cancel.dispose();
-        }
-      },
-    );
+    answer = await withProgressNotification("Comparing tokenizers", (signal, onProgress) => session.request("compare", request, { signal, onProgress }), 0);
   } catch (error) {
     if (isEngineError(error) && error.code === "cancelled") {
       ctx.log.info("[compare] cancelled");

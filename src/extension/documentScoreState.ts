@@ -7,7 +7,7 @@ import type * as vscode from "vscode";
 import type { ModelInfo, TokenScore } from "../core/types";
 import type { ScoreResult } from "../protocol/engine";
 import { mapRangesThroughEdits, type OffsetRange, type TextEdit } from "./rangeMapping";
-import { visibleSpan } from "./surprisalScale";
+import { visibleSpan } from "./highlightSpan";
 
 /** A token's range in the document now, with the part of it that gets a colour. */
 export interface PlacedToken extends OffsetRange {

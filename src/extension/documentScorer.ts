@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import type { ModelInfo } from "../core/types";
 import { isEngineError } from "../core/engineError";
+import { EDITOR_SIZE_SETTINGS, describeSizeLimit, limitDocumentSize } from "../core/documentSizeLimit";
 import type { ScoreResult } from "../protocol/engine";
 import type { LensConfig } from "./config";
 import { DocumentScoreState } from "./documentScoreState";
@@ -12,13 +13,13 @@ import type { EngineSession } from "./engineSession";
 import { computeAnnotations } from "./inlineAnnotations";
 import type { OffsetRange, TextEdit } from "./rangeMapping";
 import { Rescheduler } from "./rescheduler";
+import { ProgressNotification } from "./progressNotification";
 import { VersionGate } from "./versionGate";
 
 /** Why a document is scored: explicit commands report failures in a message, the others in the log and status bar. */
 export type ScoreReason = "command" | "selection" | "live" | "auto" | "settings";
 
 /** Runs shorter than this show no notification (the status bar spinner is enough). */
-const PROGRESS_NOTIFICATION_DELAY_MS = 1000;
 
 export interface ScorerHost {
   readonly log: vscode.LogOutputChannel;
@@ -71,27 +72,20 @@ export class DocumentScorer implements vscode.Disposable {
     const base = state.scope ? Math.min(state.scope.start, fullText.length) : 0;
     let text = state.scope ? fullText.slice(base, Math.max(base, state.scope.end)) : fullText;
     state.truncatedFrom = undefined;
-    if (text.length > config.maxDocumentSize) {
-      const what = state.scope ? "The selection" : `${baseName(document.uri)}`;
-      if (config.oversizedDocuments === "refuse") {
-        state.scoring = false;
-        this.host.didFail(
-          state,
-          `${what} has ${text.length.toLocaleString("en-US")} characters, more than the limit of ${config.maxDocumentSize.toLocaleString("en-US")} (setting perplexityLens.maxDocumentSize), so it was not scored.`,
-          reason === "command" || reason === "selection",
-        );
-        return;
-      }
-      let cut = config.maxDocumentSize;
-      const last = text.charCodeAt(cut - 1);
-      if (last >= 0xd800 && last <= 0xdbff) cut--; // do not split a surrogate pair
-      state.truncatedFrom = text.length;
-      text = text.slice(0, cut);
+    const limited = limitDocumentSize(text, config.maxDocumentSize, config.oversizedDocuments);
+    const what = state.scope ? "The selection" : `${baseName(document.uri)}`;
+    const sentence = describeSizeLimit(what, limited, config.maxDocumentSize, EDITOR_SIZE_SETTINGS);
+    if (limited.kind === "refused") {
+      state.scoring = false;
+      this.host.didFail(state, sentence ?? "", reason === "command" || reason === "selection");
+      return;
+    }
+    if (limited.kind === "truncated") {
+      state.truncatedFrom = limited.originalLength;
+      text = limited.text;
       if (!state.truncationNoticeShown) {
         state.truncationNoticeShown = true;
-        this.host.notify(
-          `${what} has ${state.truncatedFrom.toLocaleString("en-US")} characters; only the first ${cut.toLocaleString("en-US")} are scored (settings perplexityLens.maxDocumentSize and perplexityLens.oversizedDocuments).`,
-        );
+        this.host.notify(sentence ?? "");
       }
     }
 
@@ -103,7 +97,7 @@ export class DocumentScorer implements vscode.Disposable {
     this.host.didChange(state);
 
     const started = Date.now();
-    const progress = new DelayedProgress(`Perplexity Lens: scoring ${baseName(document.uri)}`, controller);
+    const progress = new ProgressNotification(`Perplexity Lens: scoring ${baseName(document.uri)}`, controller);
     try {
       const { session, model } = await this.host.readyEngine();
       if (!this.gate.isLatest(ticket) || controller.signal.aborted) return;
@@ -115,7 +109,7 @@ export class DocumentScorer implements vscode.Disposable {
           text,
           options: { method: config.method, window: config.window, stride: config.stride, topK: config.topK },
         },
-        { signal: controller.signal, onProgress: ({ done, total }) => progress.report(done, total) },
+        { signal: controller.signal, onProgress: (p) => progress.report(p) },
       );
       const currentVersion = document.isClosed ? undefined : document.version;
       if (!this.gate.accepts(ticket, currentVersion) || result.version !== ticket.version) {
@@ -223,43 +217,3 @@ export function baseName(uri: vscode.Uri): string {
   return path.slice(path.lastIndexOf("/") + 1) || uri.toString();
 }
 
-/** A cancellable notification that appears only if the run lasts longer than a second. */
-class DelayedProgress {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private finish: (() => void) | undefined;
-  private reporter: vscode.Progress<{ message?: string; increment?: number }> | undefined;
-  private reportedFraction = 0;
-  private latest: { done: number; total: number } | undefined;
-
-  constructor(title: string, controller: AbortController) {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-        (progress, cancellation) => {
-          this.reporter = progress;
-          cancellation.onCancellationRequested(() => controller.abort());
-          if (this.latest) this.report(this.latest.done, this.latest.total);
-          return new Promise<void>((resolve) => (this.finish = resolve));
-        },
-      );
-    }, PROGRESS_NOTIFICATION_DELAY_MS);
-  }
-
-  report(done: number, total: number): void {
-    this.latest = { done, total };
-    if (!this.reporter || total <= 0) return;
-    const fraction = Math.min(1, done / total);
-    this.reporter.report({
-      increment: Math.max(0, (fraction - this.reportedFraction) * 100),
-      message: `${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} tokens`,
-    });
-    this.reportedFraction = fraction;
-  }
-
-  end(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.finish?.();
-  }
-}

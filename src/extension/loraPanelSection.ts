@@ -10,6 +10,8 @@
  * on an unchanged document costs no second scoring; a document scored with no adapter on gives them for free.
  * No `vscode` at run time: unit-tested with fakes.
  */
+import { isEngineError } from "../core/engineError";
+import { LruMap } from "../core/lruMap";
 import type { MethodInfo, Metrics } from "../core/types";
 import type { AdapterInfo, AdapterList, AdapterSelection, AdaptersChanged, BaseScore, ScoreOptions, ScoreResult } from "../protocol/engine";
 import type { AdapterComparisonView, AdapterRow, AdaptersView, PerplexityFigures, SetAdapterMessage } from "../protocol/webview";
@@ -118,7 +120,7 @@ export class LoraPanelSection {
   private readonly rememberedScales = new Map<string, number>();
   private latest: ScoredDocument | null = null;
   /** Base figures (or why there are none) by baseFiguresKey, oldest first. */
-  private readonly baseFigures = new Map<string, { figures: PerplexityFigures | null; note: string }>();
+  private readonly baseFigures = new LruMap<string, { figures: PerplexityFigures | null; note: string }>(rememberedBaseFigures);
   /** The key of the base scoring in flight, and the latest key that should be scored after it. */
   private baseInFlight: string | null = null;
   private baseWanted: ScoredDocument | null = null;
@@ -231,13 +233,7 @@ export class LoraPanelSection {
   }
 
   private rememberBase(key: string, figures: PerplexityFigures | null, note: string): void {
-    this.baseFigures.delete(key);
     this.baseFigures.set(key, { figures, note });
-    while (this.baseFigures.size > rememberedBaseFigures) {
-      const oldest = this.baseFigures.keys().next().value;
-      if (oldest === undefined) break;
-      this.baseFigures.delete(oldest);
-    }
   }
 
   /** Scores the latest document with the base model when its figures are not known; one run at a time, latest wins. */
@@ -262,8 +258,9 @@ export class LoraPanelSection {
     } catch (error) {
       const message = errorText(error);
       this.host.log.debug(`[lora] base figures for ${scored.fileName}: ${message}`);
-      // A cancelled run (engine restarted, document closed) is retried by the next score; a refusal is shown.
-      if (!/cancel/i.test(message)) this.rememberBase(key, null, message);
+      // A cancelled run (document closed, superseded) or one lost in an engine restart is retried by the next score;
+      // a refusal is shown.
+      if (!(isEngineError(error) && (error.code === "cancelled" || error.code === "crashed"))) this.rememberBase(key, null, message);
     } finally {
       this.baseInFlight = null;
     }

@@ -6,7 +6,7 @@ import * as vscode from "vscode";
 import type { Metrics, ModelInfo } from "../core/types";
 import type { ColorMode } from "./config";
 import type { DocumentScoreState } from "./documentScoreState";
-import { BITS_PER_LEVEL, SURPRISAL_LEVELS } from "./surprisalScale";
+import { BITS_PER_LEVEL, SURPRISAL_LEVELS } from "../core/surprisal";
 import { describeRescore, metricsTable, shortMethod, shortMetrics } from "./statusText";
 
 export interface StatusView {

@@ -10,7 +10,7 @@
 import * as vscode from "vscode";
 import type { ColorMode, LensConfig } from "./config";
 import type { DocumentScoreState } from "./documentScoreState";
-import { GLTR_BUCKETS, SURPRISAL_LEVELS, gltrBucket, surprisalLevel } from "./surprisalScale";
+import { GLTR_BUCKETS, SURPRISAL_LEVELS, gltrBucket, surprisalLevel } from "../core/surprisal";
 
 /** Above this many tokens only those near the visible part of the editor are decorated. */
 const FULL_DOCUMENT_TOKEN_LIMIT = 20_000;

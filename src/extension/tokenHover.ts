@@ -2,35 +2,9 @@
  * The hover text for one token, as Markdown. Pure: no `vscode`, unit-tested.
  */
 import type { TokenScore } from "../core/types";
+import { natsToBits, surprisalBits } from "../core/surprisal";
+import { visibleWhitespace } from "../core/visibleText";
 
-/** Shows whitespace and control characters so a token like "\n  " is readable: · for space, → tab, ↵ newline. */
-export function visibleWhitespace(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    switch (ch) {
-      case " ":
-        out += "·";
-        break;
-      case "\t":
-        out += "→";
-        break;
-      case "\n":
-        out += "↵";
-        break;
-      case "\r":
-        out += "␍";
-        break;
-      case "\u00a0":
-        out += "⍽";
-        break;
-      default: {
-        const code = ch.codePointAt(0) ?? 0;
-        out += code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0) ? `\\u{${code.toString(16)}}` : ch;
-      }
-    }
-  }
-  return out;
-}
 
 /** A Markdown code span that survives any backticks and table pipes in `text`. */
 export function markdownCode(text: string): string {
@@ -59,7 +33,7 @@ export function formatTokenHover(token: TokenScore, vocabSize?: number): string 
     lines.push("Not scored: this token was the context for the first prediction or lies beyond the scored text.");
     return lines.join("\n");
   }
-  const bits = -token.logprob / Math.LN2;
+  const bits = surprisalBits(token.logprob);
   const prob = token.prob ?? Math.exp(token.logprob);
   lines.push("| | |", "|---|---|");
   lines.push(`| log p | ${formatNumber(token.logprob)} nats (${formatNumber(bits, 2)} bits of surprisal) |`);
@@ -68,7 +42,7 @@ export function formatTokenHover(token: TokenScore, vocabSize?: number): string 
     lines.push(`| rank | ${token.rank}${vocabSize ? ` of ${vocabSize}` : ""} |`);
   }
   if (token.entropy !== null) {
-    lines.push(`| entropy | ${formatNumber(token.entropy)} nats (${formatNumber(token.entropy / Math.LN2, 2)} bits) |`);
+    lines.push(`| entropy | ${formatNumber(token.entropy)} nats (${formatNumber(natsToBits(token.entropy), 2)} bits) |`);
   }
   if (token.contextLength !== undefined) {
     lines.push(`| context | ${token.contextLength} tokens |`);

@@ -1,4 +1,5 @@
 /** Number formatting for the panel: fixed locale so numbers read the same everywhere. */
+import { visibleWhitespace } from "../../src/protocol/display";
 
 const locale = "en-US";
 
@@ -64,8 +65,7 @@ export function clockTime(epochMillis: number): string {
   return new Date(epochMillis).toLocaleTimeString(locale, { hour12: false });
 }
 
-/** Token text with its whitespace made visible: space ·, tab →, newline ⏎. */
+/** Token text with its whitespace made visible (the editor hover's table); ∅ for an empty token. */
 export function visibleToken(text: string): string {
-  if (text === "") return "∅";
-  return text.replace(/ /g, "·").replace(/\t/g, "→").replace(/\r?\n/g, "⏎");
+  return text === "" ? "∅" : visibleWhitespace(text);
 }

@@ -13,7 +13,9 @@ import {
   type SetAdapterMessage,
   type WebviewToExtMessage,
 } from "../../protocol/webview";
-import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../core/documentStats";
+import { documentStats } from "../../core/documentStats";
+import { kvBytesBreakdown } from "../../core/kvBytes";
+import { RescoreHistory } from "../../core/rescoreHistory";
 import { LatestWinsThrottle } from "./latestWinsThrottle";
 import { panelHtml, panelWebviewOptions } from "./panelHtml";
 import { WebviewConnection } from "./webviewConnection";

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Engine } from "../../../src/core/engine";
 import type { ScoreReport } from "../../../src/core/types";
 import { runningSumFolder } from "../../helpers/onnxBuilder";
-import { cliScript, embeddedModelDir } from "../../helpers/paths";
+import { cliScript, committedArtifact, embeddedModelDir } from "../../helpers/paths";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-cli-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -105,8 +105,8 @@ describe("perplexity-lens score", () => {
   });
 
   const embedded = embeddedModelDir("lens-gpt2-bpe4k");
-  const hasEmbedded = fs.existsSync(path.join(embedded, "onnx", "model.onnx"));
-  test("without --model it scores with the embedded default model", { skip: hasEmbedded ? false : "models/lens-gpt2-bpe4k has no ONNX graph yet" }, () => {
+  test("without --model it scores with the embedded default model", () => {
+    committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models");
     const out = run(["score", "-", "--json"], "def main():\n    return 42\n");
     assert.equal(out.status, 0, out.stderr);
     const report = JSON.parse(out.stdout) as ScoreReport;

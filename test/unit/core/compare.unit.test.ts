@@ -16,7 +16,7 @@ import { compareModels, comparisonReports, classifyComparisonFolder, type Compar
 import { Engine } from "../../../src/core/engine";
 import { TextTokenizer } from "../../../src/core/tokenizers/textTokenizer";
 import { byteTokenizer, constantLogitsModel, constantWordsFolder, gpt2Config, wordTokenizer, writeModelFolder } from "../../helpers/onnxBuilder";
-import { repoRoot } from "../../helpers/paths";
+import { committedArtifact, repoRoot } from "../../helpers/paths";
 
 const root = repoRoot;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-compare-"));
@@ -217,7 +217,8 @@ describe("compare: the embedded models on a small text", () => {
   });
 
   const adapterDir = path.join(root, "models/lens-gpt2-bpe4k/adapters/typescript-code");
-  test("a loaded model with a LoRA adapter on is compared with it, and its name says so", { skip: fs.existsSync(adapterDir) ? false : "no typescript-code adapter" }, async () => {
+  test("a loaded model with a LoRA adapter on is compared with it, and its name says so", async () => {
+    committedArtifact(path.relative(root, adapterDir), "npm run models");
     const dir = path.join(root, "models/lens-gpt2-bpe4k");
     const loaded = new Engine();
     await loaded.loadModel(dir);

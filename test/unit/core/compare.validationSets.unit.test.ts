@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Engine } from "../../../src/core/engine";
-import { repoRoot } from "../../helpers/paths";
+import { committedArtifact, repoRoot } from "../../helpers/paths";
 
 const root = repoRoot;
 const FULL = process.env["PERPLEXITY_LENS_FULL_VALIDATION"] === "1";
@@ -66,8 +66,8 @@ describe("the model kit's validation figures, reproduced by the engine", () => {
   for (const { model, kind } of cases) {
     const dir = path.join(root, "models", model);
     const evalPath = path.join(dir, "eval.json");
-    const missing = fs.existsSync(evalPath) ? false : `${path.relative(root, evalPath)} is not there yet (the model kit writes it after training)`;
-    test(`${model} on the ${kind} validation set: token perplexity and bits per byte within ${TOLERANCE}`, { skip: missing }, async (t) => {
+    committedArtifact(path.relative(root, evalPath), "npm run models");
+    test(`${model} on the ${kind} validation set: token perplexity and bits per byte within ${TOLERANCE}`, async (t) => {
       const kit = JSON.parse(fs.readFileSync(evalPath, "utf8")) as KitEval;
       const expected = kit[kind];
       const engine = new Engine();

@@ -1,17 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  RescoreHistory,
-  cacheBudgetFraction,
-  describeMethod,
-  documentStats,
-  kvBytesBreakdown,
-  mostSurprisingTokens,
-  rankBucketBars,
-  rescoreAggregates,
-  surprisalBits,
-  surprisalHistogram,
-} from "../../../src/core/documentStats";
+import { cacheBudgetFraction, describeMethod, documentStats, mostSurprisingTokens, rankBucketBars, surprisalHistogram } from "../../../src/core/documentStats";
+import { surprisalBits } from "../../../src/core/surprisal";
 import type { Metrics, TokenScore } from "../../../src/core/types";
 
 /** A token whose probability is 2^-bits (so its surprisal is exactly `bits`). */
@@ -125,51 +115,6 @@ test("most surprising tokens: highest surprisal first, ties in document order, u
   close(top[0]?.prob ?? null, 2 ** -13, 1e-18);
   assert.equal(mostSurprisingTokens(tokens, 0).length, 0);
   assert.equal(mostSurprisingTokens(tokens).length, 4);
-});
-
-test("KV bytes: 2 · layers · kv_heads · head_dim · tokens · dtype size", () => {
-  // 4 layers, 4 kv heads, head_dim 64, float32, 312 tokens: 2·4·4·64·4 = 8192 B per token; ·312 = 2,555,904 B.
-  const b = kvBytesBreakdown({ numLayers: 4, numKvHeads: 4, headDim: 64, kvDtype: "float32" }, 312);
-  assert.equal(b.bytesPerToken, 8192);
-  assert.equal(b.bytes, 2_555_904);
-  assert.equal(b.dtypeBytes, 4);
-  // A grouped-query float16 model: 22 layers, 4 kv heads, head_dim 64: 2·22·4·64·2 = 22,528 B per token.
-  const gqa = kvBytesBreakdown({ numLayers: 22, numKvHeads: 4, headDim: 64, kvDtype: "float16" }, 1000);
-  assert.equal(gqa.bytesPerToken, 22_528);
-  assert.equal(gqa.bytes, 22_528_000);
-});
-
-test("rescore aggregates: sums, reuse fraction and the time the cache saved", () => {
-  const history = new RescoreHistory(3);
-  history.add("a.txt", { tokensReused: 0, tokensRecomputed: 100, millis: 50, fullRescoreMillisEstimate: 50 }, 1);
-  history.add("a.txt", { tokensReused: 90, tokensRecomputed: 10, millis: 10, fullRescoreMillisEstimate: 50 }, 2);
-  history.add("a.txt", { tokensReused: 95, tokensRecomputed: 5, millis: 5, fullRescoreMillisEstimate: 50 }, 3);
-  let totals = history.aggregates();
-  assert.equal(totals.rescores, 3);
-  assert.equal(totals.tokensReused, 185);
-  assert.equal(totals.tokensRecomputed, 115);
-  close(totals.reuseFraction, 185 / 300);
-  assert.equal(totals.millis, 65);
-  assert.equal(totals.fullRescoreMillisEstimate, 150);
-  assert.equal(totals.millisSaved, 85);
-  close(totals.speedup, 150 / 65);
-
-  // Capacity 3: the oldest record drops out.
-  history.add("b.txt", { tokensReused: 100, tokensRecomputed: 0, millis: 0, fullRescoreMillisEstimate: 40 }, 4);
-  assert.deepEqual(
-    history.records.map((r) => r.at),
-    [2, 3, 4],
-  );
-  totals = history.aggregates();
-  close(totals.reuseFraction, 285 / 300);
-  assert.equal(totals.millis, 15);
-
-  const empty = rescoreAggregates([]);
-  assert.equal(empty.reuseFraction, null);
-  assert.equal(empty.speedup, null);
-  history.clear();
-  assert.equal(history.records.length, 0);
-  assert.throws(() => new RescoreHistory(0), /capacity/);
 });
 
 test("method stated plainly", () => {

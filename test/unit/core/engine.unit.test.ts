@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { Engine, EngineError } from "../../../src/core/engine";
 import type { TokenScore } from "../../../src/core/types";
 import { constantWordsFolder, runningSumFolder, runningSumWeights } from "../../helpers/onnxBuilder";
-import { repoRoot } from "../../helpers/paths";
+import { committedArtifact, repoRoot } from "../../helpers/paths";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-scoring-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -269,12 +269,13 @@ if (process.env["PERPLEXITY_LENS_GOLDEN_MODEL"]) {
 }
 
 describe("log-probabilities equal the model kit's PyTorch goldens within 1e-4", () => {
-  if (goldenCases.length === 0) {
-    test("goldens", { skip: "no test/goldens/*.json in the repository yet" }, () => undefined);
-  }
+  test("every embedded model has its goldens", () => {
+    const models = fs.readdirSync(path.join(root, "models")).filter((m) => fs.existsSync(path.join(root, "models", m, "config.json")));
+    for (const model of models) committedArtifact(`test/goldens/${model}.json`, "npm run models");
+    assert.ok(goldenCases.length >= 3);
+  });
   for (const { file, modelDir } of goldenCases) {
-    const hasModel = fs.existsSync(path.join(modelDir, "onnx", "model.onnx")) || fs.existsSync(path.join(modelDir, "model.onnx"));
-    test(`${path.basename(file)}: one pass, chunks of 7, and incrementally after edits`, { skip: hasModel ? false : `no ONNX model in ${modelDir}` }, async () => {
+    test(`${path.basename(file)}: one pass, chunks of 7, and incrementally after edits`, async () => {
       const golden = JSON.parse(fs.readFileSync(file, "utf8")) as Golden;
       const onePass = new Engine({ chunkTokens: 4096 });
       const info = await onePass.loadModel(modelDir);

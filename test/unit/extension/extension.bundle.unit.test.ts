@@ -8,7 +8,7 @@ const root = repoRoot;
 
 test("the extension host bundle never loads onnxruntime (only the engine worker does)", (t) => {
   const bundle = path.join(root, "dist", "extension.js");
-  if (!fs.existsSync(bundle)) return t.skip("dist/extension.js is built by `npm run build`");
+  if (!fs.existsSync(bundle)) throw new Error("dist/extension.js is missing; build it with `npm run build`.");
   const source = fs.readFileSync(bundle, "utf8");
   assert.doesNotMatch(source, /require\(["']onnxruntime/);
   assert.doesNotMatch(source, /InferenceSession/, "no engine code in the extension host bundle");

@@ -20,7 +20,7 @@ import {
 import type { Metrics } from "../../../src/core/types";
 import type { AdapterSnapshot } from "../../../src/extension/loraAdapters";
 import { LoraPanelSection, adapterRows, selectionsAfterChange, type LoraSectionHost, type ScoredDocument } from "../../../src/extension/loraPanelSection";
-import { repoRoot, workerScript } from "../../helpers/paths";
+import { committedArtifact, repoRoot, workerScript } from "../../helpers/paths";
 
 const root = repoRoot;
 const MODEL = path.join(root, "models", "lens-gpt2-bpe4k");
@@ -337,7 +337,8 @@ test("section: a base scoring the engine refuses (merge mode) says why instead o
 
 // ---------------------------------------------------------------- the engine's base scoring
 
-const available = fs.existsSync(path.join(MODEL, "config.json"));
+const available = committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models") !== "";
+committedArtifact("test/fixtures/lens-gpt2-bpe4k-nolora/onnx/model.onnx", "npm run models");
 let engine: Engine;
 before(async () => {
   if (!available) return;
@@ -351,7 +352,7 @@ after(async () => {
 const TEXT = "# Notes\n\nThe adapter was trained on Markdown prose: READMEs and changelogs of npm packages.\n\n- install it\n- run it\n";
 const OPTIONS = { method: "sliding", window: 64, stride: 32, topK: 3 } as const;
 
-test("engine: scoreBase with an adapter on gives the base model's metrics bit for bit, and leaves the document's own cache alone", { skip: !available && "the embedded models are not built" }, async () => {
+test("engine: scoreBase with an adapter on gives the base model's metrics bit for bit, and leaves the document's own cache alone", async () => {
   const base = await engine.score("plain", TEXT, OPTIONS);
   await engine.setAdapters([{ name: "markdown-prose", scale: 1 }]);
   const withAdapter = await engine.score("doc", TEXT, OPTIONS);
@@ -375,7 +376,7 @@ test("engine: scoreBase with an adapter on gives the base model's metrics bit fo
   await engine.setAdapters([]);
 });
 
-test("engine: scoreBase refuses in merge mode, in one sentence", { skip: !(available && fs.existsSync(path.join(NO_LORA_MODEL, "config.json"))) && "the no-LoRA fixture is not built" }, async () => {
+test("engine: scoreBase refuses in merge mode, in one sentence", async () => {
   const merged = new Engine();
   try {
     await merged.loadModel(NO_LORA_MODEL);
@@ -386,7 +387,7 @@ test("engine: scoreBase refuses in merge mode, in one sentence", { skip: !(avail
   }
 });
 
-test("worker: scoreBase round trip through EngineClient; the base figures match a score with the adapter off", { skip: !available && "the embedded models are not built" }, async () => {
+test("worker: scoreBase round trip through EngineClient; the base figures match a score with the adapter off", async () => {
   const client = new EngineClient(workerScript, () => undefined);
   try {
     await client.request("loadModel", { path: MODEL, source: "embedded", kvBudgetBytes: 64 * 1024 * 1024, threads: 1 });

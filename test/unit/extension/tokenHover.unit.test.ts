@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatProbability, formatTokenHover, markdownCode, visibleWhitespace } from "../../../src/extension/tokenHover";
+import { formatProbability, formatTokenHover, markdownCode } from "../../../src/extension/tokenHover";
+import { visibleWhitespace } from "../../../src/core/visibleText";
 import type { TokenScore } from "../../../src/core/types";
 
 test("whitespace and control characters are made visible", () => {

@@ -10,7 +10,9 @@ import {
   type ExtToWebviewMessage,
   type PersistedPanelState,
 } from "../../../src/protocol/webview";
-import { RescoreHistory, documentStats, kvBytesBreakdown } from "../../../src/core/documentStats";
+import { documentStats } from "../../../src/core/documentStats";
+import { kvBytesBreakdown } from "../../../src/core/kvBytes";
+import { RescoreHistory } from "../../../src/core/rescoreHistory";
 import type { KvCacheStats, Metrics, ModelInfo, TokenScore } from "../../../src/core/types";
 import { LatestWinsThrottle } from "../../../src/extension/panel/latestWinsThrottle";
 

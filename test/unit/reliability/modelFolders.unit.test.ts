@@ -14,13 +14,13 @@ import { Engine, EngineError } from "../../../src/core/engine";
 import { EngineClient } from "../../../src/worker/engineClient";
 import { runCliBatch, oneSentence } from "../../helpers/reliabilityChecks";
 import { encodeModel, FLOAT, INT64, runningSumFolder } from "../../helpers/onnxBuilder";
-import { embeddedModelDir, workerScript } from "../../helpers/paths";
+import { committedArtifact, embeddedModelDir, workerScript } from "../../helpers/paths";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-badmodel-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const embeddedDir = embeddedModelDir("lens-gpt2-bpe4k");
-const hasEmbedded = fs.existsSync(path.join(embeddedDir, "onnx", "model.onnx"));
+const hasEmbedded = committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models") !== "";
 const sample = "Perplexity Lens keeps working when a model folder is broken.";
 const options = { method: "sliding" as const, window: 0, stride: 0, topK: 3 };
 

@@ -15,7 +15,7 @@ import { RESTRICTED_KEYS } from "../../../src/extension/config";
 import { resolveModel, listModels } from "../../../src/extension/modelCatalog";
 import { runningSumFolder } from "../../helpers/onnxBuilder";
 import { oneSentence } from "../../helpers/reliabilityChecks";
-import { repoRoot } from "../../helpers/paths";
+import { committedArtifact, repoRoot } from "../../helpers/paths";
 
 installFakeVscode();
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -27,8 +27,8 @@ const ort = require("onnxruntime-node") as typeof import("onnxruntime-node");
 const root = repoRoot;
 const modelsDir = path.join(root, "models");
 const defaultModel = path.join(modelsDir, "lens-gpt2-bpe4k");
-const hasEmbedded = fs.existsSync(path.join(defaultModel, "onnx", "model.onnx"));
-const hasAdapters = hasEmbedded && fs.existsSync(path.join(defaultModel, "adapters", "markdown-prose"));
+const hasEmbedded = committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models") !== "";
+const hasAdapters = committedArtifact("models/lens-gpt2-bpe4k/adapters/markdown-prose/adapter_model.safetensors", "npm run models") !== "";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-security-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -100,7 +100,7 @@ describe("onnxruntime sessions: CPU only, no custom ops", () => {
 });
 
 describe("paths are resolved and checked before use", () => {
-  test("adapter names cannot leave the adapters/ folder", { skip: hasAdapters ? false : "the embedded model with adapters is not here" }, async () => {
+  test("adapter names cannot leave the adapters/ folder", async () => {
     const engine = new Engine();
     try {
       await engine.loadModel(defaultModel);

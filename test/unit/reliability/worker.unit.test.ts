@@ -15,14 +15,14 @@ import type { AdaptersChanged } from "../../../src/protocol/engine";
 import { runningSumFolder } from "../../helpers/onnxBuilder";
 import { CRASH_TEXT } from "../../helpers/crashText";
 import { OOM_TEXT } from "../../helpers/oomText";
-import { embeddedModelDir, helperScript, workerScript } from "../../helpers/paths";
+import { committedArtifact, embeddedModelDir, helperScript, workerScript } from "../../helpers/paths";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-relworker-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const crashingScript = helperScript("crashingWorker.js");
 const oomScript = helperScript("oomWorker.js");
 const embeddedDir = embeddedModelDir("lens-gpt2-bpe4k");
-const hasEmbeddedWithAdapters = fs.existsSync(path.join(embeddedDir, "onnx", "model.onnx")) && fs.existsSync(path.join(embeddedDir, "adapters"));
+committedArtifact("models/lens-gpt2-bpe4k/adapters/markdown-prose/adapter_model.safetensors", "npm run models");
 const options = { method: "sliding" as const, window: 64, stride: 32, topK: 3 };
 const longText = "Nothing freezes and nothing is lost when the engine worker fails. ".repeat(60);
 
@@ -120,7 +120,7 @@ describe("switching while a scoring runs", () => {
     }
   });
 
-  test("an adapter switch sent mid-run: the run in flight has no adapter, the next has it; no cache crosses the switch", { skip: hasEmbeddedWithAdapters ? false : "the embedded model with adapters is not here" }, async () => {
+  test("an adapter switch sent mid-run: the run in flight has no adapter, the next has it; no cache crosses the switch", async () => {
     const client = new EngineClient(workerScript, () => undefined);
     try {
       await client.request("loadModel", loadRequest(embeddedDir));

@@ -3,6 +3,7 @@ import { gltrBar, surprisalHistogramChart } from "../charts";
 import { emptyState, facts, h } from "../dom";
 import { clockTime, fixed, integer, percent, significant, visibleToken } from "../format";
 import type { PanelData, PanelSection, SectionContext } from "./section";
+import { natsToBits } from "../../../src/protocol/display";
 
 /** Token, word and byte perplexity, bits per byte, NLL, the method, and the surprisal charts of the last scored document. */
 export const documentSection: PanelSection = {
@@ -65,7 +66,7 @@ function nllFacts(doc: DocumentView): HTMLElement {
   const m = doc.metrics;
   const meanNll = m.scoredTokens > 0 ? m.nll / m.scoredTokens : null;
   return facts([
-    ["NLL", `${significant(m.nll, 6)} nats`, `${fixed(m.nll / Math.LN2, 1)} bits in total`],
+    ["NLL", `${significant(m.nll, 6)} nats`, `${fixed(natsToBits(m.nll), 1)} bits in total`],
     ["per token", `${fixed(meanNll, 3)} ± ${fixed(m.nllStdErr, 3)} nats`, "mean ± standard error"],
     ["tokens", `${integer(m.scoredTokens)} scored of ${integer(m.tokens)}`],
     ["words · bytes", `${integer(m.words)} · ${integer(m.bytes)}`],

@@ -37,7 +37,8 @@ interface AdapterEval {
 }
 
 const evalFile: AdapterEval | null = fs.existsSync(EVAL) ? (JSON.parse(fs.readFileSync(EVAL, "utf8")) as AdapterEval) : null;
-const skip = evalFile === null ? "the model kit has not written models/lens-gpt2-bpe4k/adapters/eval.json" : false;
+if (evalFile === null) throw new Error("models/lens-gpt2-bpe4k/adapters/eval.json is missing; rebuild it with `npm run models`.");
+const skip = false;
 
 let engine: Engine;
 before(async () => {

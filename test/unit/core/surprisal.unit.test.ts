@@ -1,13 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  BITS_PER_LEVEL,
-  SURPRISAL_LEVELS,
-  gltrBucket,
-  surprisalBits,
-  surprisalLevel,
-  visibleSpan,
-} from "../../../src/extension/surprisalScale";
+import { BITS_PER_LEVEL, SURPRISAL_LEVELS, gltrBucket, surprisalBitsOrNull as surprisalBits, surprisalLevel } from "../../../src/core/surprisal";
+import { visibleSpan } from "../../../src/extension/highlightSpan";
 
 test("surprisal is −log₂ p: p = 1/2 is one bit, p = 1/1024 ten bits", () => {
   assert.equal(surprisalBits(Math.log(0.5)), 1);
