@@ -18,9 +18,9 @@ import type { AdapterList, AdapterSelection, AdaptersChanged, ScoreResult } from
 import { LensPanel } from "./panel/lensPanel";
 import {
   CONFIG_SECTION,
-  RESTRICTED_KEYS,
   classifyConfigChange,
-  parseLensConfig,
+  parseLensConfigFromScopes,
+  scoreOptionsFrom,
   type LensConfig,
   type ParsedConfig,
 } from "./config";
@@ -59,14 +59,13 @@ const AUTO_SCORE_SCHEMES = new Set(["file", "untitled", "vscode-remote", "vscode
 /** Text editors that are not documents the user edits: the status bar ignores them. */
 const NON_DOCUMENT_SCHEMES = new Set(["output", "debug", "vscode-terminal"]);
 
-/** Reads `perplexityLens.*`; in an untrusted workspace the restricted keys come from user settings only. */
+/**
+ * Reads `perplexityLens.*` by scope; config.ts decides what an untrusted workspace's values count for
+ * (user-only keys, clamped keys: each setting's trust rule).
+ */
 export function readConfig(): ParsedConfig {
   const section = vscode.workspace.getConfiguration(CONFIG_SECTION);
-  const trusted = vscode.workspace.isTrusted;
-  return parseLensConfig((key) => {
-    if (!trusted && RESTRICTED_KEYS.includes(key)) return section.inspect(key)?.globalValue;
-    return section.get(key);
-  });
+  return parseLensConfigFromScopes((key) => section.inspect(key), vscode.workspace.isTrusted);
 }
 
 export class LensContext implements vscode.Disposable, ScorerHost {
@@ -317,13 +316,12 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     }
     if (result) {
       this.panel.showScore(state.key, baseName(state.uri), result);
-      const config = this.config;
       this.loraSection.documentScored({
         docUri: state.key,
         fileName: baseName(state.uri),
         modelPath: state.model?.path ?? "",
         text: state.scoredText,
-        options: { method: config.method, window: config.window, stride: config.stride, topK: config.topK },
+        options: scoreOptionsFrom(this.config),
         result,
       });
       void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, true);

@@ -7,7 +7,7 @@ import type { ModelInfo } from "../core/types";
 import { isEngineError } from "../core/engineError";
 import { EDITOR_SIZE_SETTINGS, describeSizeLimit, limitDocumentSize } from "../core/documentSizeLimit";
 import type { ScoreResult } from "../protocol/engine";
-import type { LensConfig } from "./config";
+import { scoreOptionsFrom, type LensConfig } from "./config";
 import { DocumentScoreState } from "./documentScoreState";
 import type { EngineSession } from "./engineSession";
 import { computeAnnotations } from "./inlineAnnotations";
@@ -107,7 +107,7 @@ export class DocumentScorer implements vscode.Disposable {
           docId: key,
           version: document.version,
           text,
-          options: { method: config.method, window: config.window, stride: config.stride, topK: config.topK },
+          options: scoreOptionsFrom(config),
         },
         { signal: controller.signal, onProgress: (p) => progress.report(p) },
       );

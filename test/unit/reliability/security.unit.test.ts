@@ -1,8 +1,8 @@
 /**
- * Nothing runs that should not: the manifest restricts the path settings in untrusted workspaces; every onnxruntime
- * session is created with the CPU execution provider only and no custom-op library; model and adapter names cannot
- * escape their folders; the panel's HTML allows no remote content and runs only its own nonce'd script; the panel
- * host passes on only messages that pass the protocol's validation.
+ * Nothing runs that should not: the manifest restricts the path, auto-scoring and cost settings in untrusted
+ * workspaces; every onnxruntime session is created with the CPU execution provider only and no custom-op library;
+ * model and adapter names cannot escape their folders; the panel's HTML allows no remote content and runs only its
+ * own nonce'd script; the panel host passes on only messages that pass the protocol's validation.
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
@@ -38,11 +38,21 @@ describe("untrusted workspaces", () => {
     contributes: { configuration: { properties: Record<string, { type?: string; scope?: string; markdownDescription?: string; description?: string }> } };
   };
 
-  test("the manifest declares limited support with the model and adapter path settings restricted", () => {
+  test("the manifest declares limited support with the path settings, auto-scoring and the cost settings restricted", () => {
     const untrusted = manifest.capabilities?.untrustedWorkspaces;
     assert.equal(untrusted?.supported, "limited");
     assert.ok((untrusted?.description ?? "").length > 20, "says what is limited");
-    assert.deepEqual([...(untrusted?.restrictedConfigurations ?? [])].sort(), ["perplexityLens.adapterFolders", "perplexityLens.model", "perplexityLens.modelFolders"]);
+    assert.deepEqual([...(untrusted?.restrictedConfigurations ?? [])].sort(), [
+      "perplexityLens.adapterFolders",
+      "perplexityLens.autoScoreLanguages",
+      "perplexityLens.engine.kvCacheBudgetMB",
+      "perplexityLens.engine.threads",
+      "perplexityLens.maxDocumentSize",
+      "perplexityLens.model",
+      "perplexityLens.modelFolders",
+      "perplexityLens.scoring.stride",
+      "perplexityLens.scoring.window",
+    ]);
     assert.deepEqual(RESTRICTED_KEYS.map((k) => `perplexityLens.${k}`).sort(), [...(untrusted?.restrictedConfigurations ?? [])].sort(), "the config reader restricts the same keys");
   });
 
