@@ -15,6 +15,7 @@ import type { Comparison } from "../core/comparisonData";
 import { listComparisonCandidates, type ComparisonCandidate } from "./comparisonTargets";
 import { buildComparisonView } from "./comparisonView";
 import { withProgressNotification } from "./progressNotification";
+import { comparisonOptionsFrom } from "./config";
 import { registerGuardedCommand } from "./guardedCommand";
 import type { LensContext } from "./ctx";
 import type { ComparisonView } from "../protocol/webview";
@@ -151,7 +152,7 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
   const request = {
     text,
     targets: targets.map((t): ComparisonTarget => ({ path: t.path, name: t.name, source: t.source })),
-    options: { method: ctx.config.method, window: ctx.config.window, stride: ctx.config.stride },
+    options: comparisonOptionsFrom(ctx.config),
   };
   ctx.log.info(`[compare] ${targets.map((t) => t.name).join(", ")} on ${text.length} characters of ${document.uri.toString()} (${request.options.method})`);
   let answer: Comparison;

@@ -12,6 +12,7 @@
  * `restrictedConfigurations` the rows that are not honoured from any scope; a unit test keeps them in step.
  */
 import type { ScoreOptions, WindowMethod } from "../core/types";
+import type { ComparisonOptions } from "../core/comparisonData";
 
 export const CONFIG_SECTION = "perplexityLens";
 
@@ -393,6 +394,11 @@ function decideSetting(row: AnyRow, scopes: SettingScopes, trusted: boolean, pro
 }
 
 /** The engine's score options, from the settings: the one place they are built. */
+/** The comparison's options from settings: the score options without top-k (a comparison reports no alternatives). */
+export function comparisonOptionsFrom(config: Pick<LensConfig, "method" | "window" | "stride">): ComparisonOptions {
+  return { method: config.method, window: config.window, stride: config.stride };
+}
+
 export function scoreOptionsFrom(config: Pick<LensConfig, "method" | "window" | "stride" | "topK">): ScoreOptions {
   return { method: config.method, window: config.window, stride: config.stride, topK: config.topK };
 }

@@ -1,6 +1,9 @@
 /**
  * The one owner of the extension's lifetimes (rust-analyzer's `ctx.ts`): `LensContext` holds the typed
- * config, the log, the status bar, the decorations, the panel, the document scorer and the engine.
+ * config, the log, the status bar, the decorations, the panel, the document scorer and the engine, and fans each
+ * scoring out to the views. What it delegates: which model runs (modelPolicy.ts), what the user is told
+ * (userNotifications.ts), what a settings change does (settingsReactions.ts), which editor the status bar describes
+ * (editorStatus.ts).
  *
  * Two lifetimes are kept apart:
  *  - extension lifetime (`extensionLifetime`): log, status bar, decoration types, panel, hover provider,
@@ -11,26 +14,21 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { Metrics, ModelInfo } from "../core/types";
-import { computeMetrics } from "../core/metrics";
+import type { ModelInfo } from "../core/types";
 import { isEngineError } from "../core/engineError";
 import type { AdapterList, AdapterSelection, AdaptersChanged, ScoreResult } from "../protocol/engine";
 import { LensPanel } from "./panel/lensPanel";
-import {
-  CONFIG_SECTION,
-  classifyConfigChange,
-  parseLensConfigFromScopes,
-  scoreOptionsFrom,
-  type LensConfig,
-  type ParsedConfig,
-} from "./config";
+import { scoreOptionsFrom, type LensConfig, type ParsedConfig } from "./config";
 import { DisposableStore } from "./disposableStore";
 import { DocumentScorer, baseName, type ScorerHost } from "./documentScorer";
 import type { DocumentScoreState } from "./documentScoreState";
 import { EngineSession } from "./engineSession";
 import { LoraAdapters } from "./loraAdapters";
 import { LoraPanelSection } from "./loraPanelSection";
-import { resolveModel, type ModelEntry } from "./modelCatalog";
+import { AUTO_SCORE_SCHEMES, selectionMetrics, statusEditor } from "./editorStatus";
+import { ModelPolicy } from "./modelPolicy";
+import { applyConfigChange, changeOf, readConfig, type SettingsHost } from "./settingsReactions";
+import { UserNotifications } from "./userNotifications";
 import { PerplexityStatusBar } from "./statusBar";
 import { TokenDecorations } from "./tokenDecorations";
 import { TokenHoverProvider } from "./tokenHoverProvider";
@@ -53,20 +51,7 @@ export const COMMANDS = {
 /** Context key set while any document has scores (enables Clear Highlights and Export in the palette). */
 const HAS_SCORES_CONTEXT_KEY = "perplexityLens.hasScores";
 
-/** URI schemes scored automatically (`autoScoreLanguages`); output panes, git views and the like are not. */
-const AUTO_SCORE_SCHEMES = new Set(["file", "untitled", "vscode-remote", "vscode-vfs"]);
-
-/** Text editors that are not documents the user edits: the status bar ignores them. */
-const NON_DOCUMENT_SCHEMES = new Set(["output", "debug", "vscode-terminal"]);
-
-/**
- * Reads `perplexityLens.*` by scope; config.ts decides what an untrusted workspace's values count for
- * (user-only keys, clamped keys: each setting's trust rule).
- */
-export function readConfig(): ParsedConfig {
-  const section = vscode.workspace.getConfiguration(CONFIG_SECTION);
-  return parseLensConfigFromScopes((key) => section.inspect(key), vscode.workspace.isTrusted);
-}
+export { readConfig } from "./settingsReactions";
 
 export class LensContext implements vscode.Disposable, ScorerHost {
   private readonly extensionLifetime: DisposableStore;
@@ -80,19 +65,14 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   readonly adapters: LoraAdapters;
   /** The panel's LoRA section: switches go through applyAdapters, it redraws from `adapters.onDidChange`. */
   readonly loraSection: LoraPanelSection;
-  /** The model documents were last scored with; adapters are cleared when it changes. */
-  private lastModelPath: string | undefined;
+  readonly notifications: UserNotifications;
+  private readonly models: ModelPolicy;
   private readonly decorations: TokenDecorations;
   private readonly statusBar: PerplexityStatusBar;
 
   private highlightsShown = true;
   /** Why live scoring is suspended (the engine stopped after a second crash); cleared by Score Document. */
   private liveSuspendedReason: string | undefined;
-  private loadingModelName: string | undefined;
-  /** A model that failed to load, so live rescoring does not retry it on every keystroke; cleared on settings change. */
-  private failedModel: { path: string; message: string } | undefined;
-  /** Failure messages already shown for runs the user did not ask for, so live scoring does not repeat them. */
-  private readonly shownFailures = new Set<string>();
 
   constructor(
     readonly extension: vscode.ExtensionContext,
@@ -102,9 +82,22 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.engineLifetime = this.extensionLifetime.add(new DisposableStore((error) => log.error(`[ctx] engine dispose failed: ${String(error)}`)));
     this.parsedConfig = readConfig();
     this.logConfigProblems();
-
+    this.notifications = new UserNotifications(log, COMMANDS.selectModel);
     this.scorer = this.extensionLifetime.add(new DocumentScorer(this));
     this.adapters = this.extensionLifetime.add(new LoraAdapters(log));
+    this.models = new ModelPolicy({
+      config: () => this.config,
+      embeddedModelsRoot: this.embeddedModelsRoot,
+      adapters: this.adapters,
+      notifications: this.notifications,
+      log,
+      modelChanged: (session, model) => {
+        this.adapters.modelLoadedIn(session);
+        this.panel.showModel(model);
+        void this.loraSection.refreshList();
+      },
+      statusChanged: () => this.refreshStatus(),
+    });
     this.extensionLifetime.add(this.adapters.onDidChange(() => this.refreshStatus()));
     this.decorations = this.extensionLifetime.add(new TokenDecorations(this.config));
     this.statusBar = this.extensionLifetime.add(new PerplexityStatusBar(COMMANDS.showPanel));
@@ -184,37 +177,9 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   }
 
   /** ScorerHost: the engine with the configured model loaded (loading it, or starting the worker, when needed). */
-  async readyEngine(): Promise<{ session: EngineSession; model: ModelInfo }> {
+  readyEngine(): Promise<{ session: EngineSession; model: ModelInfo }> {
     const session = this.engine && !this.engine.stopped ? this.engine : this.startEngine();
-    let entry: ModelEntry;
-    try {
-      entry = await resolveModel(this.config.model, this.embeddedModelsRoot, this.config.modelFolders);
-    } catch (error) {
-      if (session.model) return this.keepPreviousModel(session, session.model, error);
-      throw error;
-    }
-    if (session.model?.path === entry.path) return this.withAdapters(session, session.model);
-    if (this.failedModel?.path === entry.path && session.model) return this.withAdapters(session, session.model);
-    this.loadingModelName = entry.name;
-    this.refreshStatus();
-    try {
-      const previous = session.model;
-      const model = await session.ensureModel(entry);
-      this.failedModel = undefined;
-      if (previous?.path !== model.path) {
-        this.adapters.modelLoadedIn(session);
-        this.panel.showModel(model);
-        void this.loraSection.refreshList();
-      }
-      return await this.withAdapters(session, model);
-    } catch (error) {
-      this.failedModel = { path: entry.path, message: errorMessage(error) };
-      if (session.model) return this.keepPreviousModel(session, session.model, error);
-      throw error;
-    } finally {
-      this.loadingModelName = undefined;
-      this.refreshStatus();
-    }
+    return this.models.ready(session);
   }
 
   /**
@@ -238,38 +203,13 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     return { ...list, modelName: model.name };
   }
 
-  /** Clears the adapters when the model changed, and sends them to a restarted engine. */
-  private async withAdapters(session: EngineSession, model: ModelInfo): Promise<{ session: EngineSession; model: ModelInfo }> {
-    if (this.lastModelPath !== undefined && this.lastModelPath !== model.path) this.adapters.forget();
-    this.lastModelPath = model.path;
-    if (this.adapters.current.active.length > 0) {
-      try {
-        await this.adapters.reapply(session, this.config.adapterFolders);
-      } catch (error) {
-        void this.showFailure(`The LoRA adapters could not be applied again and were turned off: ${errorMessage(error)}`, false);
-      }
-    }
-    return { session, model };
-  }
-
-  /** The configured model cannot be had, but one is loaded: say so once and keep scoring with it. */
-  private keepPreviousModel(session: EngineSession, model: ModelInfo, error: unknown): { session: EngineSession; model: ModelInfo } {
-    const message = `${errorMessage(error)} Perplexity Lens keeps using ${model.name}.`;
-    if (!this.shownFailures.has(message)) {
-      this.shownFailures.add(message);
-      this.log.error(`[ctx] ${message}`);
-      void this.showFailure(message, true);
-    }
-    return { session, model };
-  }
-
   private engineCrashed(session: EngineSession, error: Error, willRestart: boolean): void {
     if (session !== this.engine) return;
     this.adapters.sessionRestarted(session);
     if (willRestart) {
       const message = `The Perplexity Lens engine stopped (${error.message}) and was restarted; results in flight were discarded.`;
       this.log.error(`[ctx] ${message}`);
-      void this.showFailure(message, false);
+      void this.notifications.showFailure(message, false);
       return;
     }
     this.liveSuspendedReason = "the engine crashed twice";
@@ -278,7 +218,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.engine = undefined;
     const message = `The Perplexity Lens engine crashed again (${error.message}) and was stopped; live scoring is off until you run Score Document.`;
     this.log.error(`[ctx] ${message}`);
-    void this.showFailure(message, false);
+    void this.notifications.showFailure(message, false);
     this.refreshStatus();
   }
 
@@ -295,7 +235,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       this.log.info("[ctx] live scoring resumed by the user");
       this.liveSuspendedReason = undefined;
     }
-    this.shownFailures.clear();
+    this.notifications.forgetShown();
   }
 
   /** The model in use, if the engine has loaded one. */
@@ -326,23 +266,18 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       });
       void vscode.commands.executeCommand("setContext", HAS_SCORES_CONTEXT_KEY, true);
     }
-    if (this.statusEditor()?.document.uri.toString() === state.key) this.refreshStatus();
+    if (statusEditor()?.document.uri.toString() === state.key) this.refreshStatus();
   }
 
   didFail(state: DocumentScoreState, message: string, explicit: boolean): void {
     state.error = message;
     this.didChange(state);
-    if (explicit) {
-      void this.showFailure(message, true);
-    } else if (!this.shownFailures.has(message)) {
-      this.shownFailures.add(message);
-      void this.showFailure(message, true);
-    }
+    if (explicit) void this.notifications.showFailure(message, true);
+    else this.notifications.showFailureOnce(message, true);
   }
 
   notify(message: string): void {
-    this.log.info(`[ctx] ${message}`);
-    void vscode.window.showInformationMessage(message);
+    this.notifications.notify(message);
   }
 
   didRelease(uri: vscode.Uri): void {
@@ -359,13 +294,9 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.refreshStatus();
   }
 
-  /** Shows an error with the actions that can fix it; resolves when the user picked one (or dismissed it). */
-  async showFailure(message: string, offerModelActions: boolean): Promise<void> {
-    const actions = offerModelActions ? ["Select Model", "Open Settings", "Show Log"] : ["Show Log"];
-    const choice = await vscode.window.showErrorMessage(message, ...actions);
-    if (choice === "Show Log") this.log.show();
-    else if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", CONFIG_SECTION);
-    else if (choice === "Select Model") void vscode.commands.executeCommand(COMMANDS.selectModel);
+  /** Shows an error with the actions that can fix it (for commands: guardedCommand.ts). */
+  showFailure(message: string, offerModelActions: boolean): Promise<void> {
+    return this.notifications.showFailure(message, offerModelActions);
   }
 
   // ---------------------------------------------------------------- highlights, status
@@ -383,13 +314,13 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   }
 
   refreshStatus(): void {
-    const editor = this.statusEditor();
+    const editor = statusEditor();
     const state = editor ? this.scorer.get(editor.document.uri) : undefined;
     this.statusBar.update({
       state,
       selection: editor && state ? selectionMetrics(editor, state) : undefined,
       model: this.engine?.model,
-      loadingModel: this.loadingModelName,
+      loadingModel: this.models.loadingModelName,
       liveScoring: this.config.liveScoring,
       liveSuspended: this.liveSuspendedReason,
       highlightsVisible: this.highlightsShown,
@@ -397,16 +328,6 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       hasEditor: editor !== undefined,
       colorMode: this.config.colorMode,
     });
-  }
-
-  /**
-   * The editor the status bar describes: the active one, except that focusing an output pane (itself a
-   * text editor) keeps showing the document the user was working in.
-   */
-  private statusEditor(): vscode.TextEditor | undefined {
-    const active = vscode.window.activeTextEditor;
-    if (active && !NON_DOCUMENT_SCHEMES.has(active.document.uri.scheme)) return active;
-    return vscode.window.visibleTextEditors.find((editor) => !NON_DOCUMENT_SCHEMES.has(editor.document.uri.scheme));
   }
 
   /** Reveals and selects a token the panel names, by its offsets in the text the engine scored. */
@@ -455,17 +376,20 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       }
     });
     on(vscode.window.onDidChangeTextEditorSelection, (event) => {
-      if (event.textEditor === this.statusEditor()) this.refreshStatus();
+      if (event.textEditor === statusEditor()) this.refreshStatus();
     });
     on(vscode.window.onDidChangeTextEditorVisibleRanges, (event) => {
       if (this.decorations.needsRedrawAfterScroll(event.textEditor)) {
         this.decorations.render(event.textEditor, this.scorer.get(event.textEditor.document.uri), this.config, this.highlightsShown);
       }
     });
-    on(vscode.workspace.onDidChangeConfiguration, (event) => this.configurationChanged(event));
+    on(vscode.workspace.onDidChangeConfiguration, (event) => {
+      const change = changeOf(event);
+      if (change) applyConfigChange(this.settingsHost, change.effect, change.changed);
+    });
     on(vscode.workspace.onDidGrantWorkspaceTrust, () => {
       this.log.info("[config] the workspace is trusted now: its model and adapter folder settings apply");
-      this.applyConfigChange("reloadModel", ["model", "modelFolders", "adapterFolders"]);
+      applyConfigChange(this.settingsHost, "reloadModel", ["model", "modelFolders", "adapterFolders"]);
     });
   }
 
@@ -481,44 +405,33 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     }
   }
 
-  private configurationChanged(event: vscode.ConfigurationChangeEvent): void {
-    if (!event.affectsConfiguration(CONFIG_SECTION)) return;
-    const { effect, changed } = classifyConfigChange((key) => event.affectsConfiguration(key));
-    this.applyConfigChange(effect, changed);
-  }
-
-  private applyConfigChange(effect: ReturnType<typeof classifyConfigChange>["effect"], changed: readonly string[]): void {
-    const previous = this.config;
-    this.parsedConfig = readConfig();
-    this.logConfigProblems();
-    this.log.info(`[config] changed ${changed.join(", ") || "nothing"}: ${effect}`);
-    this.shownFailures.clear();
-    if (changed.includes("adapterFolders")) void this.loraSection.refreshList();
-    switch (effect) {
-      case "restartEngine":
-        this.restartEngine("engine threads or KV-cache budget changed");
-        this.rescoreAll();
-        break;
-      case "reloadModel":
-        if (previous.model !== this.config.model || previous.modelFolders.join("\n") !== this.config.modelFolders.join("\n")) {
-          this.failedModel = undefined;
-          this.rescoreAll();
-          // With nothing scored, load the new model anyway so the panel and status bar show it.
-          if (this.scorer.all().length === 0 && this.engine) void this.readyEngine().catch((error: unknown) => this.log.error(`[ctx] ${errorMessage(error)}`));
-        }
-        break;
-      case "rescore":
-        this.rescoreAll();
-        break;
-      case "redraw":
-      case "none":
-        break;
-    }
-    if (!this.config.liveScoring) this.scorer.cancelPending();
-    this.decorations.updateStyle(this.config);
-    for (const state of this.scorer.all()) this.scorer.refreshAnnotations(state);
-    this.redrawAll();
-    this.refreshStatus();
+  /** What settingsReactions.ts changes when a setting changes. */
+  private get settingsHost(): SettingsHost {
+    return {
+    log: this.log,
+    replaceConfig: (parsed: ParsedConfig): LensConfig => {
+      const previous = this.config;
+      this.parsedConfig = parsed;
+      this.notifications.forgetShown();
+      return previous;
+    },
+    restartEngine: (reason: string) => this.restartEngine(reason),
+    rescoreAll: () => this.rescoreAll(),
+    modelSettingsChanged: () => {
+      this.models.forgetFailure();
+      this.rescoreAll();
+      // With nothing scored, load the new model anyway so the panel and status bar show it.
+      if (this.scorer.all().length === 0 && this.engine) void this.readyEngine().catch((error: unknown) => this.log.error(`[ctx] ${errorMessage(error)}`));
+    },
+    adapterFoldersChanged: () => void this.loraSection.refreshList(),
+    refreshViews: () => {
+      if (!this.config.liveScoring) this.scorer.cancelPending();
+      this.decorations.updateStyle(this.config);
+      for (const state of this.scorer.all()) this.scorer.refreshAnnotations(state);
+      this.redrawAll();
+      this.refreshStatus();
+    },
+    };
   }
 
   /** Rescores every document that has scores, with the current settings. */
@@ -544,21 +457,6 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     for (const editor of vscode.window.visibleTextEditors) this.decorations.clear(editor);
     this.extensionLifetime.dispose();
   }
-}
-
-/** The active selection's own metrics, from the current result; undefined when empty or not current. */
-function selectionMetrics(editor: vscode.TextEditor, state: DocumentScoreState): Metrics | undefined {
-  const selection = editor.selection;
-  if (selection.isEmpty || !state.result || state.stale) return undefined;
-  const document = editor.document;
-  const start = document.offsetAt(selection.start) - state.baseOffset;
-  const end = document.offsetAt(selection.end) - state.baseOffset;
-  if (end <= 0 || start >= state.scoredText.length) return undefined;
-  const metrics = computeMetrics(state.scoredText, state.result.tokens, {
-    start: Math.max(0, start),
-    end: Math.min(state.scoredText.length, end),
-  });
-  return metrics.scoredTokens > 0 ? metrics : undefined;
 }
 
 export function errorMessage(error: unknown): string {
