@@ -562,7 +562,7 @@ async function main() {
   // Clicking a surprising token asks the extension to reveal it.
   await wide.click(".surprising .token-button >> nth=0");
   const posted = await wide.evaluate(() => /** @type {any} */ (window).__posted);
-  const reveal = posted.find((m) => m.type === "revealToken");
+  const reveal = posted.find((m) => m.type === "revealToken")?.data;
   if (!reveal || !/^file:\/\/\/home\/user\/(notes.md|sample.txt)$/.test(reveal.docUri) || !(reveal.end > reveal.start)) {
     problems.push(`clicking a token posted ${JSON.stringify(posted)}`);
   } else {
@@ -580,7 +580,7 @@ async function main() {
     slider.dispatchEvent(new Event("input", { bubbles: true }));
     slider.dispatchEvent(new Event("change", { bubbles: true }));
   });
-  const loraPosts = (await wide.evaluate(() => /** @type {any} */ (window).__posted)).filter((m) => m.type === "setAdapter");
+  const loraPosts = (await wide.evaluate(() => /** @type {any} */ (window).__posted)).filter((m) => m.type === "setAdapter").map((m) => m.data);
   const switchedOn = loraPosts.find((m) => m.name === "typescript-code");
   const scaled = loraPosts.find((m) => m.name === "markdown-prose");
   if (!switchedOn || switchedOn.enabled !== true || switchedOn.scale !== 1 || !scaled || scaled.enabled !== true || scaled.scale !== 1.5) {
