@@ -20,14 +20,21 @@ const os = require("os");
 const path = require("path");
 
 const ROOT = path.resolve(__dirname, "../..");
-const { startCodeServer, launchBrowser, workbenchUrl, writeUserSettings } = require(path.join(ROOT, "scripts/lib/codeServer"));
+const { startCodeServer, launchBrowser, workbenchUrl, writeUserSettings } = /** @type {typeof import("../../scripts/lib/codeServer")} */ (
+  require(path.join(ROOT, "scripts/lib/codeServer"))
+);
 
 const args = process.argv.slice(2);
 const outDir = path.resolve(args.includes("--out") ? String(args[args.indexOf("--out") + 1]) : "/tmp/perplexity-lens-in-vscode");
 const themes = args.flatMap((a, i) => (a === "--theme" && args[i + 1] ? [String(args[i + 1])] : []));
 if (themes.length === 0) themes.push("Default Dark Modern", "Default Light Modern", "Default High Contrast");
 
-/** @param {import("playwright-core").Page} page */
+/**
+ * The first frame of the page that has an element matching `selector` (the panel's webview), or null after the timeout.
+ * @param {import("playwright-core").Page} page
+ * @param {string} selector
+ * @param {number} timeoutMillis
+ */
 async function panelFrame(page, selector, timeoutMillis) {
   const deadline = Date.now() + timeoutMillis;
   while (Date.now() < deadline) {
@@ -43,6 +50,10 @@ async function panelFrame(page, selector, timeoutMillis) {
   return null;
 }
 
+/**
+ * @param {string} theme
+ * @param {string[]} problems what failed, appended to
+ */
 async function runTheme(theme, problems) {
   const slug = theme.replace(/\W+/g, "-").toLowerCase();
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
@@ -125,7 +136,12 @@ async function runTheme(theme, problems) {
 const STATUS_ITEM = '[id="perplexity-lens.perplexity-lens.perplexityLens.status"]';
 const ADAPTER = "markdown-prose";
 
-/** The status bar's text once `accept` holds, or the last text seen after the timeout. */
+/**
+ * The status bar's text once `accept` holds, or the last text seen after the timeout.
+ * @param {import("playwright-core").Page} page
+ * @param {(text: string) => boolean} accept
+ * @param {number} timeoutMillis
+ */
 async function statusText(page, accept, timeoutMillis) {
   const deadline = Date.now() + timeoutMillis;
   let text = "";
@@ -142,6 +158,9 @@ async function statusText(page, accept, timeoutMillis) {
  * and the panel compares the document with and without it; switched off from the palette, the panel's switch follows.
  * @param {import("playwright-core").Page} page
  * @param {import("playwright-core").Frame} frame
+ * @param {string} theme
+ * @param {string} slug the theme's name in screenshot file names
+ * @param {string[]} problems what failed, appended to
  */
 async function checkLora(page, frame, theme, slug, problems) {
   const toggle = frame.locator(`[data-adapter="${ADAPTER}"] vscode-checkbox`);
@@ -208,6 +227,7 @@ async function checkLora(page, frame, theme, slug, problems) {
 async function main() {
   if (!fs.existsSync(path.join(ROOT, "dist", "extension.js"))) throw new Error("dist/extension.js is missing: run `npm run build` first");
   fs.mkdirSync(outDir, { recursive: true });
+  /** @type {string[]} */
   const problems = [];
   for (const theme of themes) await runTheme(theme, problems);
   console.log(`screenshots in ${outDir}`);

@@ -28,11 +28,24 @@ const path = require("path");
 const crypto = require("crypto");
 const ts = require("typescript");
 
+/** @typedef {import("../../src/core/types").Metrics} Metrics */
+/** @typedef {import("../../src/core/types").MethodInfo} MethodInfo */
+/** @typedef {import("../../src/core/types").ModelInfo} ModelInfo */
+/** @typedef {import("../../src/core/types").TokenScore} TokenScore */
+/** @typedef {import("../../src/core/documentStats").RescoreRecord} RescoreRecord */
+/** @typedef {import("../../src/protocol/webview").DocumentView} DocumentView */
+/** @typedef {import("../../src/protocol/webview").CacheView} CacheView */
+/** @typedef {import("../../src/protocol/webview").AdapterRow} AdapterRow */
+/** @typedef {import("../../src/protocol/webview").PerplexityFigures} PerplexityFigures */
+/** @typedef {import("../../src/protocol/webview").ExtToWebviewMessage} ExtToWebviewMessage what the (fake) host posts to the panel */
+/** @typedef {import("../../src/protocol/webview").WebviewToExtMessage} WebviewToExtMessage what the panel posts to the host */
+
 const root = path.resolve(__dirname, "../..");
 const args = process.argv.slice(2);
+/** @type {(name: string, fallback: string) => string} */
 const argValue = (name, fallback) => {
   const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+  return i >= 0 && args[i + 1] ? /** @type {string} */ (args[i + 1]) : fallback;
 };
 const outDir = path.resolve(argValue("--out", "/tmp/perplexity-lens-preview"));
 const sidebarWidth = Number(argValue("--width", "360"));
@@ -42,13 +55,19 @@ const modelJsonPath = argValue("--model-json", "");
 /** A comparison view (src/protocol/webview.ts ComparisonView, e.g. built by buildComparisonView) for the comparison section. */
 const comparisonJsonPath = argValue("--comparison-json", "");
 
-/** Loads a TypeScript module of src/ whose only run-time imports are in `modules`, by transpiling it. */
+/**
+ * Loads a TypeScript module of src/ whose only run-time imports are in `modules`, by transpiling it.
+ * @param {string} relativePath
+ * @param {Record<string, unknown>} [modules]
+ * @returns {unknown} the module's exports (the caller says what they are)
+ */
 function loadTs(relativePath, modules = {}) {
   const source = fs.readFileSync(path.join(root, relativePath), "utf8");
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
   });
   const module = { exports: {} };
+  /** @param {string} name */
   const requireFrom = (name) => {
     if (name in modules) return modules[name];
     throw new Error(`${relativePath} requires ${name}, which the preview does not provide`);
@@ -57,17 +76,24 @@ function loadTs(relativePath, modules = {}) {
   return module.exports;
 }
 
-const { documentStats, kvBytesBreakdown, RescoreHistory } = loadTs("src/core/documentStats.ts");
+const { documentStats, kvBytesBreakdown, RescoreHistory } = /** @type {typeof import("../../src/core/documentStats")} */ (
+  loadTs("src/core/documentStats.ts")
+);
 
 /** Just enough of `vscode` for the host's panelHtml(): Uri.joinPath. */
 const fakeVscode = {
-  Uri: { joinPath: (base, ...parts) => ({ path: [base.path, ...parts].join("/") }) },
+  Uri: { joinPath: (/** @type {{ path: string }} */ base, /** @type {string[]} */ ...parts) => ({ path: [base.path, ...parts].join("/") }) },
 };
-const { panelHtml } = loadTs("src/extension/panel/panelHtml.ts", { vscode: fakeVscode, "node:crypto": crypto });
+const { panelHtml } = /** @type {typeof import("../../src/extension/panel/panelHtml")} */ (
+  loadTs("src/extension/panel/panelHtml.ts", { vscode: fakeVscode, "node:crypto": crypto })
+);
 
 // ---------------------------------------------------------------- sample data
 
-/** Deterministic pseudo-random numbers (mulberry32), so screenshots are comparable between runs. */
+/**
+ * Deterministic pseudo-random numbers (mulberry32), so screenshots are comparable between runs.
+ * @param {number} seed
+ */
 function random(seed) {
   return () => {
     seed |= 0;
@@ -78,7 +104,10 @@ function random(seed) {
   };
 }
 
-/** Messages built from a real `score --json` report and `info --json` model description. */
+/**
+ * Messages built from a real `score --json` report and `info --json` model description.
+ * @returns {ExtToWebviewMessage[]}
+ */
 function realData() {
   const report = JSON.parse(fs.readFileSync(scoreJsonPath, "utf8"));
   const model = JSON.parse(fs.readFileSync(modelJsonPath, "utf8"));
@@ -88,7 +117,7 @@ function realData() {
   const fullMillis = tokens.length * 0.06;
   history.add("sample.txt", { tokensReused: 0, tokensRecomputed: tokens.length, millis: fullMillis, fullRescoreMillisEstimate: fullMillis }, Date.now() - 5000);
   history.add("sample.txt", { tokensReused: tokens.length - 40, tokensRecomputed: 40, millis: 2.4, fullRescoreMillisEstimate: fullMillis }, Date.now());
-  const last = history.records[history.records.length - 1];
+  const last = /** @type {RescoreRecord} */ (history.records[history.records.length - 1]);
   const cacheStats = {
     tokensCached,
     bytesHeld: model.kvBytesPerToken * tokensCached,
@@ -128,12 +157,16 @@ function realData() {
 /**
  * The LoRA section's sample: the two adapters the default model ships, one on at scale 0.75 (feed mode), and the
  * document with and without it (the "with" figures are the document's own; the base ones 12 % higher).
+ * @param {DocumentView | null | undefined} document
+ * @returns {ExtToWebviewMessage}
  */
 function sampleAdapters(document) {
   const modelsDir = "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k/adapters";
+  /** @type {(name: string, description: string) => AdapterRow} */
   const adapter = (name, description) => ({ name, path: `${modelsDir}/${name}`, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description, enabled: false, scale: 1 });
   const prose = { ...adapter("markdown-prose", "Markdown prose: READMEs, changelogs and documentation pages (.md) of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)"), enabled: true, scale: 0.75 };
   const code = adapter("typescript-code", "TypeScript code: .ts sources of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)");
+  /** @type {(m: Metrics, factor: number) => PerplexityFigures} */
   const figures = (m, factor) => ({ tokenPerplexity: m.tokenPerplexity === null ? null : m.tokenPerplexity * factor, bitsPerByte: m.bitsPerByte === null ? null : m.bitsPerByte + Math.log2(factor) / 4, scoredTokens: m.scoredTokens });
   return {
     type: "adapters",
@@ -160,7 +193,10 @@ function sampleAdapters(document) {
   };
 }
 
-/** The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch). */
+/**
+ * The sample messages; `reset`: the cache update says the cache was just reset (as after an adapter switch).
+ * @returns {ExtToWebviewMessage[]}
+ */
 function sampleData(reset = false) {
   const messages = syntheticOrRealData();
   messages.push(sampleAdapters(messages.find((m) => m.type === "document")?.data));
@@ -172,6 +208,7 @@ function sampleData(reset = false) {
   return messages;
 }
 
+/** @returns {ExtToWebviewMessage[]} */
 function syntheticOrRealData() {
   if (scoreJsonPath && modelJsonPath) return realData();
   const text =
@@ -181,6 +218,7 @@ function syntheticOrRealData() {
   const pieces = text.match(/\s*\S+|\s+/g) ?? [];
   const next = random(7);
   let offset = 0;
+  /** @type {TokenScore[]} */
   const tokens = pieces.map((piece, i) => {
     const start = offset;
     offset += piece.length;
@@ -200,14 +238,15 @@ function syntheticOrRealData() {
       top: [{ id: 0, text: surprising ? " the" : piece, logprob: -0.7 }],
     };
   });
-  const scored = tokens.filter((t) => t.logprob !== null);
+  // Only the first token is unscored (its logprob and rank are both null).
+  const scored = tokens.filter(/** @type {(t: TokenScore) => t is TokenScore & { logprob: number, rank: number }} */ ((t) => t.logprob !== null));
   const nlls = scored.map((t) => -t.logprob);
   const nll = nlls.reduce((a, b) => a + b, 0);
   const mean = nll / scored.length;
   const variance = nlls.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (scored.length - 1);
   const bytes = Buffer.byteLength(text, "utf8");
   const words = text.split(/\s+/).filter(Boolean).length;
-  const bucket = (lo, hi) => scored.filter((t) => t.rank > lo && t.rank <= hi).length;
+  const bucket = (/** @type {number} */ lo, /** @type {number} */ hi) => scored.filter((t) => t.rank > lo && t.rank <= hi).length;
   const metrics = {
     tokens: tokens.length,
     scoredTokens: scored.length,
@@ -221,7 +260,9 @@ function syntheticOrRealData() {
     nllStdErr: Math.sqrt(variance / scored.length),
     rankBuckets: { top10: bucket(0, 10), top100: bucket(10, 100), top1000: bucket(100, 1000), rest: bucket(1000, Infinity) },
   };
+  /** @type {MethodInfo} */
   const method = { method: "sliding", window: 256, stride: 128, prefix: "eos:<|endoftext|>" };
+  /** @type {ModelInfo} */
   const model = {
     name: "lens-gpt2-bpe4k",
     path: "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k",
@@ -258,7 +299,7 @@ function syntheticOrRealData() {
     at += 900;
     history.add("notes.md", { tokensReused: total - recomputed, tokensRecomputed: recomputed, millis: recomputed * 0.08 + 0.6, fullRescoreMillisEstimate: total * 0.08 + 0.6 }, at);
   }
-  const last = history.records[history.records.length - 1];
+  const last = /** @type {RescoreRecord} */ (history.records[history.records.length - 1]);
   const tokensCached = 312;
   const cacheStats = {
     tokensCached,
@@ -403,6 +444,7 @@ const themes = {
 
 // ---------------------------------------------------------------- page and server
 
+/** @param {keyof typeof themes} theme */
 function themeCss(theme) {
   const vars = { ...fontVariables, ...themes[theme].vars };
   return `html { ${Object.entries(vars)
@@ -416,13 +458,22 @@ function themeCss(theme) {
  * variables (a stylesheet here) and `acquireVsCodeApi` (a fake here, in a script with the page's nonce).
  * `mode` "data" answers ready with sample data; "empty" with nulls; "silent" posts nothing (to see
  * what getState restored).
+ * @param {string} origin
+ * @param {keyof typeof themes} theme
+ * @param {string} mode
  */
 function page(origin, theme, mode) {
+  // Stand-ins for vscode.Webview and the extension's vscode.Uri, with just what panelHtml() uses.
   const webview = {
     cspSource: origin,
-    asWebviewUri: (uri) => ({ toString: () => `${origin}/${path.basename(uri.path)}` }),
+    asWebviewUri: (/** @type {{ path: string }} */ uri) => ({ toString: () => `${origin}/${path.basename(uri.path)}` }),
   };
-  const html = panelHtml(webview, { path: "/extension" }, "Perplexity Lens");
+  const extensionUri = { path: "/extension" };
+  const html = panelHtml(
+    /** @type {import("vscode").Webview} */ (/** @type {unknown} */ (webview)),
+    /** @type {import("vscode").Uri} */ (/** @type {unknown} */ (extensionUri)),
+    "Perplexity Lens",
+  );
   const nonce = /script-src 'nonce-([^']+)'/.exec(html)?.[1];
   if (!nonce) throw new Error("the host's HTML has no script nonce in its CSP");
   const fakeApi = `<script nonce="${nonce}">
@@ -474,12 +525,12 @@ async function main() {
     const url = new URL(req.url ?? "/", origin);
     const pageMatch = /^\/(dark|light|hc)\/(data|reset|empty|silent)$/.exec(url.pathname);
     if (pageMatch) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, pageMatch[1], pageMatch[2]));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, /** @type {keyof typeof themes} */ (pageMatch[1]), /** @type {string} */ (pageMatch[2])));
       return;
     }
     const themeMatch = /^\/theme-(dark|light|hc)\.css$/.exec(url.pathname);
     if (themeMatch) {
-      res.writeHead(200, { "content-type": "text/css" }).end(themeCss(themeMatch[1]));
+      res.writeHead(200, { "content-type": "text/css" }).end(themeCss(/** @type {keyof typeof themes} */ (themeMatch[1])));
       return;
     }
     const file = path.join(bundle, path.basename(url.pathname));
@@ -501,6 +552,10 @@ async function main() {
   const problems = [];
   const context = await browser.newContext({ viewport: { width: sidebarWidth, height: 900 }, deviceScaleFactor: 1 });
 
+  /**
+   * @param {string} theme
+   * @param {string} mode
+   */
   async function open(theme, mode, width = sidebarWidth) {
     const tab = await context.newPage();
     await tab.setViewportSize({ width, height: 900 });
@@ -516,6 +571,10 @@ async function main() {
     return tab;
   }
 
+  /**
+   * @param {import("playwright-core").Page} tab
+   * @param {string} name
+   */
   async function shoot(tab, name) {
     const file = path.join(outDir, `${name}.png`);
     await tab.screenshot({ path: file, fullPage: true });
@@ -561,8 +620,8 @@ async function main() {
 
   // Clicking a surprising token asks the extension to reveal it.
   await wide.click(".surprising .token-button >> nth=0");
-  const posted = await wide.evaluate(() => /** @type {any} */ (window).__posted);
-  const reveal = posted.find((m) => m.type === "revealToken");
+  const posted = await wide.evaluate(() => /** @type {typeof window & { __posted: WebviewToExtMessage[] }} */ (window).__posted);
+  const reveal = posted.find((m) => m.type === "revealToken")?.data;
   if (!reveal || !/^file:\/\/\/home\/user\/(notes.md|sample.txt)$/.test(reveal.docUri) || !(reveal.end > reveal.start)) {
     problems.push(`clicking a token posted ${JSON.stringify(posted)}`);
   } else {
@@ -580,7 +639,7 @@ async function main() {
     slider.dispatchEvent(new Event("input", { bubbles: true }));
     slider.dispatchEvent(new Event("change", { bubbles: true }));
   });
-  const loraPosts = (await wide.evaluate(() => /** @type {any} */ (window).__posted)).filter((m) => m.type === "setAdapter");
+  const loraPosts = (await wide.evaluate(() => /** @type {typeof window & { __posted: WebviewToExtMessage[] }} */ (window).__posted)).filter((m) => m.type === "setAdapter").map((m) => m.data);
   const switchedOn = loraPosts.find((m) => m.name === "typescript-code");
   const scaled = loraPosts.find((m) => m.name === "markdown-prose");
   if (!switchedOn || switchedOn.enabled !== true || switchedOn.scale !== 1 || !scaled || scaled.enabled !== true || scaled.scale !== 1.5) {
