@@ -25,7 +25,12 @@ export const layerRules = [
         "error",
         {
           paths: [vscode],
-          patterns: [layer(["**/protocol/**", "**/protocol", "**/worker/**", "**/extension/**", "**/cli/**"], "src/core imports nothing from src/protocol, src/worker, src/extension or src/cli.")],
+          patterns: [
+            layer(
+              ["**/protocol/**", "**/protocol", "**/worker/**", "**/extension/**", "**/cli/**"],
+              "src/core imports nothing from src/protocol, src/worker, src/extension or src/cli.",
+            ),
+          ],
         },
       ],
     },
@@ -39,7 +44,10 @@ export const layerRules = [
           paths: [vscode],
           patterns: [
             layer(["**/worker/**", "**/extension/**", "**/cli/**"], "src/protocol imports only src/core."),
-            layer(["node:*", "onnxruntime-node", "vscode-jsonrpc*", "@huggingface/*"], "src/protocol imports only src/core (the webview compiles it: no Node modules)."),
+            layer(
+              ["node:*", "onnxruntime-node", "vscode-jsonrpc*", "@huggingface/*"],
+              "src/protocol imports only src/core (the webview compiles it: no Node modules).",
+            ),
           ],
         },
       ],
@@ -48,7 +56,10 @@ export const layerRules = [
   {
     files: ["src/worker/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { paths: [vscode], patterns: [layer(["**/extension/**", "**/cli/**"], "src/worker imports only src/core and src/protocol.")] }],
+      "no-restricted-imports": [
+        "error",
+        { paths: [vscode], patterns: [layer(["**/extension/**", "**/cli/**"], "src/worker imports only src/core and src/protocol.")] },
+      ],
     },
   },
   {

@@ -47,7 +47,11 @@ const webview = {
   resolve: { extensions: [".ts", ".js"] },
   module: {
     rules: [
-      { test: /\.ts$/, exclude: /node_modules/, use: [{ loader: "ts-loader", options: { configFile: path.resolve(__dirname, "webview-ui/tsconfig.json"), transpileOnly: true } }] },
+      {
+        test: /\.ts$/,
+        exclude: /node_modules/,
+        use: [{ loader: "ts-loader", options: { configFile: path.resolve(__dirname, "webview-ui/tsconfig.json"), transpileOnly: true } }],
+      },
       // The panel's stylesheet is copied next to the bundle and linked from the page (CSP style-src = webview.cspSource).
       { test: /\.css$/, type: "asset/resource", generator: { filename: "panel.css" } },
     ],

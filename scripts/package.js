@@ -178,9 +178,13 @@ async function checkInstall(vsix, version) {
     const installed = fs.readdirSync(path.join(workDir, "extensions")).find((d) => d.startsWith("perplexity-lens.perplexity-lens-"));
     if (!installed) throw new Error("the installed extension folder is missing");
     const ortDir = path.join(workDir, "extensions", installed, "node_modules", "onnxruntime-node");
-    const load = spawnSync(paths().nodeBin, ["-e", `const o=require(${JSON.stringify(ortDir)}); if (typeof o.InferenceSession?.create !== "function") process.exit(3)`], {
-      encoding: "utf8",
-    });
+    const load = spawnSync(
+      paths().nodeBin,
+      ["-e", `const o=require(${JSON.stringify(ortDir)}); if (typeof o.InferenceSession?.create !== "function") process.exit(3)`],
+      {
+        encoding: "utf8",
+      },
+    );
     if (load.status !== 0) throw new Error(`onnxruntime-node does not load from the installed extension:\n${load.stderr}`);
     // The installed copy scores a file with its own bundle, embedded model and onnxruntime.
     const sample = path.join(ROOT, "sample-workspace", "prose.md");

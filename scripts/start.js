@@ -89,7 +89,10 @@ async function main() {
       found = await rows
         .first()
         .waitFor({ state: "visible", timeout: 10_000 })
-        .then(() => rows.count(), () => 0);
+        .then(
+          () => rows.count(),
+          () => 0,
+        );
     }
     await page.screenshot({ path: path.join(outDir, "start.png") });
     if (found === 0) throw new Error(`no ${pkg.displayName} commands in the command palette; see test-output/start.png`);

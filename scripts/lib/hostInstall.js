@@ -132,8 +132,7 @@ function ensureBuildPrerequisites() {
   }
   log(`installing Debian packages: ${missing.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () =>
-    spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { stdio: "inherit", env }).status;
+  const install = () => spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { stdio: "inherit", env }).status;
   if (install() !== 0) {
     spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
     if (install() !== 0) log("apt-get install failed; continuing (kerberos is optional for code-server)");
@@ -153,11 +152,11 @@ function npmInstallInto(prefix, spec, env) {
   fs.writeFileSync(path.join(partial, "package.json"), JSON.stringify({ name: "perplexity-lens-host", private: true }));
   const started = Date.now();
   log(`npm install ${spec} → ${prefix}`);
-  const r = spawnSync(
-    "npm",
-    ["install", "--prefix", partial, "--no-audit", "--no-fund", "--no-save", "--omit=dev", "--loglevel=error", spec],
-    { stdio: ["ignore", "inherit", "inherit"], env, cwd: partial },
-  );
+  const r = spawnSync("npm", ["install", "--prefix", partial, "--no-audit", "--no-fund", "--no-save", "--omit=dev", "--loglevel=error", spec], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env,
+    cwd: partial,
+  });
   if (r.status !== 0) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw new Error(`npm install ${spec} failed (exit ${r.status ?? r.signal})`);

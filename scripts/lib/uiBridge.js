@@ -71,7 +71,9 @@ async function locate(page, selector, frameFilter, timeoutMs) {
 async function perform(page, outputDir, req) {
   switch (req.op) {
     case "screenshot": {
-      const name = String(req.name ?? "screenshot").replace(/[^\w.-]+/g, "_").slice(0, 120);
+      const name = String(req.name ?? "screenshot")
+        .replace(/[^\w.-]+/g, "_")
+        .slice(0, 120);
       fs.mkdirSync(outputDir, { recursive: true });
       const file = path.join(outputDir, name.endsWith(".png") ? name : `${name}.png`);
       await page.screenshot({ path: file });
@@ -113,7 +115,10 @@ async function perform(page, outputDir, req) {
         return loc
           .first()
           .waitFor({ state: "visible", timeout: Number(req.timeoutMs ?? 10_000) })
-          .then(() => true, () => false);
+          .then(
+            () => true,
+            () => false,
+          );
       }
       return true;
     }

@@ -87,7 +87,20 @@ export function integer(flag: string, value: string | undefined, min: number): n
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", file: null, model: null, method: "sliding", window: 0, stride: 0, topK: 5, format: "text", color: true, threads: 1, verbose: false, adapters: [] };
+  const args: CliArgs = {
+    command: "help",
+    file: null,
+    model: null,
+    method: "sliding",
+    window: 0,
+    stride: 0,
+    topK: 5,
+    format: "text",
+    color: true,
+    threads: 1,
+    verbose: false,
+    adapters: [],
+  };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -136,9 +149,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--adapter": {
         const v = value();
-        if (v === undefined || v === "") throw new UsageError("--adapter needs an adapter name (a folder under the model's adapters/), optionally with :SCALE.");
+        if (v === undefined || v === "")
+          throw new UsageError("--adapter needs an adapter name (a folder under the model's adapters/), optionally with :SCALE.");
         const { target, scale } = splitScale("--adapter", v);
-        if (target === "" || /[\\/]/.test(target)) throw new UsageError(`--adapter takes a name under the model's adapters/, not "${target}" (use --adapter-dir for a folder).`);
+        if (target === "" || /[\\/]/.test(target))
+          throw new UsageError(`--adapter takes a name under the model's adapters/, not "${target}" (use --adapter-dir for a folder).`);
         args.adapters.push({ name: target, scale });
         break;
       }

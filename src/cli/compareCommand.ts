@@ -138,7 +138,12 @@ export function comparisonTable(comparison: Comparison): string {
     ["window / stride", ...entries.map((e) => (e.method === null ? "tokenizer only" : `${e.method.method} ${e.method.window} / ${e.method.stride}`))],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
   const header = `${comparison.characters} characters, ${comparison.bytes} bytes, ${comparison.words} words`;
   return [header, "", ...lines.map((l) => `  ${l}`), "", wrap(comparison.verdict.sentence, 100)].join("\n");
 }
@@ -149,7 +154,9 @@ export function comparisonTable(comparison: Comparison): string {
  */
 export async function runCompareCommand(argv: readonly string[], modelsDir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
-    out.write(`Usage: perplexity-lens compare FILE|- --model DIR --model DIR … [--json] [--method sliding|rolling] [--window N] [--stride N] [--threads N]\n\n${COMPARE_USAGE}\n`);
+    out.write(
+      `Usage: perplexity-lens compare FILE|- --model DIR --model DIR … [--json] [--method sliding|rolling] [--window N] [--stride N] [--threads N]\n\n${COMPARE_USAGE}\n`,
+    );
     return 0;
   }
   let args: CompareArgs;

@@ -48,13 +48,22 @@ async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
     }
     if (args.command === "adapters") {
       const catalog = engine.listAdapters(args.adapters.flatMap((a) => (a.path !== undefined ? [a.path] : [])));
-      out.write((args.format === "json" ? JSON.stringify({ model: info.name, loraInputs: info.loraInputs, ...catalog }, null, 2) : adaptersText(info, catalog)) + "\n");
+      out.write(
+        (args.format === "json" ? JSON.stringify({ model: info.name, loraInputs: info.loraInputs, ...catalog }, null, 2) : adaptersText(info, catalog)) + "\n",
+      );
       return;
     }
     if (args.adapters.length > 0) await engine.setAdapters(args.adapters);
     const result = await engine.score("cli", text, { method: args.method, window: args.window, stride: args.stride, topK: args.topK });
     const report: ScoreReport = {
-      model: { name: info.name, path: info.path, architecture: info.architecture, vocabSize: info.vocabSize, contextLength: info.contextLength, parameters: info.parameters },
+      model: {
+        name: info.name,
+        path: info.path,
+        architecture: info.architecture,
+        vocabSize: info.vocabSize,
+        contextLength: info.contextLength,
+        parameters: info.parameters,
+      },
       method: result.method,
       metrics: result.metrics,
       tokens: result.tokens,

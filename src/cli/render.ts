@@ -5,7 +5,6 @@ import type { ModelInfo, ScoreReport, TokenScore } from "../core/types";
 import type { AdapterInfo } from "../core/lora/adapterTypes";
 import { surprisalBits } from "../core/surprisal";
 
-
 /** ANSI 256-colour foreground by surprisal: green (expected) → yellow → orange → red (surprising). */
 export function surprisalColor(bits: number): number {
   if (bits < 1) return 35;
@@ -47,7 +46,9 @@ export function summaryTable(report: ScoreReport): string {
   return table([
     ["model", `${report.model.name} (${report.model.architecture}, vocabulary ${report.model.vocabSize})`],
     ["method", `${report.method.method}, window ${report.method.window}, stride ${report.method.stride}, prefix ${report.method.prefix}`],
-    ...(report.method.adapters && report.method.adapters.length > 0 ? [["LoRA adapters", report.method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")] as [string, string]] : []),
+    ...(report.method.adapters && report.method.adapters.length > 0
+      ? [["LoRA adapters", report.method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")] as [string, string]]
+      : []),
     ["tokens", `${m.tokens} (${m.scoredTokens} scored)`],
     ["bytes / words", `${m.bytes} / ${m.words}`],
     ["NLL (nats)", fmt(m.nll)],
@@ -100,17 +101,21 @@ export function infoText(info: ModelInfo): string {
 
 /** The `adapters` command: one block per adapter (name, rank, alpha, targets, description, folder), then any problems. */
 export function adaptersText(info: ModelInfo, catalog: { adapters: AdapterInfo[]; problems: string[] }): string {
-  const lines = [`LoRA adapters for ${info.name} (${info.loraInputs ? "fed to the graph's LoRA inputs, no reload" : "merged into the weights, session rebuilt"}):`];
+  const lines = [
+    `LoRA adapters for ${info.name} (${info.loraInputs ? "fed to the graph's LoRA inputs, no reload" : "merged into the weights, session rebuilt"}):`,
+  ];
   if (catalog.adapters.length === 0) lines.push("  (none found)");
   for (const a of catalog.adapters) {
     lines.push(`  ${a.name}`);
-    lines.push(table([
-      ["rank / alpha", `${a.rank} / ${a.alpha}`],
-      ["targets", a.targetModules.join(", ")],
-      ["description", a.description || "(none)"],
-      ["base model", a.baseModel || "(not stated)"],
-      ["folder", a.path],
-    ]).replace(/^/gm, "  "));
+    lines.push(
+      table([
+        ["rank / alpha", `${a.rank} / ${a.alpha}`],
+        ["targets", a.targetModules.join(", ")],
+        ["description", a.description || "(none)"],
+        ["base model", a.baseModel || "(not stated)"],
+        ["folder", a.path],
+      ]).replace(/^/gm, "  "),
+    );
   }
   for (const p of catalog.problems) lines.push(`  problem: ${p}`);
   return lines.join("\n");

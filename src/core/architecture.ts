@@ -67,7 +67,8 @@ function llamaFamily(config: Json, modelType: string): ArchitectureSpec {
   const hiddenSize = int(config, ["hidden_size"], "hidden size");
   const numKvHeads = int(config, ["num_key_value_heads"], "key/value heads", numHeads);
   const headDim = int(config, ["head_dim"], "head dimension", Math.floor(hiddenSize / numHeads));
-  if (numHeads % numKvHeads !== 0) throw new ModelConfigError(`config.json's num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}.`);
+  if (numHeads % numKvHeads !== 0)
+    throw new ModelConfigError(`config.json's num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}.`);
   return {
     architecture: "llama",
     modelType,
@@ -92,5 +93,7 @@ export function createArchitecture(config: Json): ArchitectureSpec {
   if (typeof modelType !== "string") throw new ModelConfigError("config.json has no model_type string.");
   if (modelType === "gpt2") return gpt2(config);
   if ((LLAMA_FAMILY as readonly string[]).includes(modelType)) return llamaFamily(config, modelType);
-  throw new ModelConfigError(`config.json has model_type "${modelType}", which Perplexity Lens does not support (supported: ${SUPPORTED_MODEL_TYPES.join(", ")}).`);
+  throw new ModelConfigError(
+    `config.json has model_type "${modelType}", which Perplexity Lens does not support (supported: ${SUPPORTED_MODEL_TYPES.join(", ")}).`,
+  );
 }

@@ -24,7 +24,17 @@ import { TextTokenizer } from "./tokenizers/textTokenizer";
 import type { Metrics, TokenScore } from "./types";
 import { silentLogger, type Logger } from "./logger";
 import { natsToBits, surprisalBitsOrNull } from "./surprisal";
-import type { ComparedToken, Comparison, ComparisonEntry, ComparisonMetrics, ComparisonOptions, ComparisonProgress, ComparisonReport, ComparisonVerdict, ComparisonTarget } from "./comparisonData";
+import type {
+  ComparedToken,
+  Comparison,
+  ComparisonEntry,
+  ComparisonMetrics,
+  ComparisonOptions,
+  ComparisonProgress,
+  ComparisonReport,
+  ComparisonVerdict,
+  ComparisonTarget,
+} from "./comparisonData";
 
 export type * from "./comparisonData";
 
@@ -111,10 +121,29 @@ export function tokenizerOnlyEntry(text: string, dir: string, name?: string): Co
   const full = path.resolve(dir);
   const tokenizer = loadFolderTokenizer(full);
   const encoded = tokenizer.encode(text);
-  const scores: TokenScore[] = encoded.offsets.map(([start, end], j) => ({ id: encoded.ids[j] ?? 0, text: "", start, end, logprob: null, prob: null, rank: null, entropy: null, top: [] }));
+  const scores: TokenScore[] = encoded.offsets.map(([start, end], j) => ({
+    id: encoded.ids[j] ?? 0,
+    text: "",
+    start,
+    end,
+    logprob: null,
+    prob: null,
+    rank: null,
+    entropy: null,
+    top: [],
+  }));
   const metrics = computeMetrics(text, scores);
   return {
-    model: { name: name ?? path.basename(full), path: full, kind: "tokenizer", architecture: null, vocabSize: tokenizer.vocabSize, contextLength: null, parameters: null, tokenizerType: tokenizer.type },
+    model: {
+      name: name ?? path.basename(full),
+      path: full,
+      kind: "tokenizer",
+      architecture: null,
+      vocabSize: tokenizer.vocabSize,
+      contextLength: null,
+      parameters: null,
+      tokenizerType: tokenizer.type,
+    },
     method: null,
     metrics: comparisonMetrics(text, metrics),
     tokens: comparedTokens(scores),
@@ -122,7 +151,15 @@ export function tokenizerOnlyEntry(text: string, dir: string, name?: string): Co
   };
 }
 
-async function modelEntry(text: string, engine: Engine, options: ComparisonOptions, run: RunOptions, docId: string, started: number, name?: string): Promise<ComparisonEntry> {
+async function modelEntry(
+  text: string,
+  engine: Engine,
+  options: ComparisonOptions,
+  run: RunOptions,
+  docId: string,
+  started: number,
+  name?: string,
+): Promise<ComparisonEntry> {
   const info = engine.modelInfo;
   if (info === null) throw new EngineError("internal", "The comparison's engine has no model loaded.");
   const result = await engine.score(docId, text, { method: options.method, window: options.window, stride: options.stride, topK: 0 }, run);
@@ -153,7 +190,12 @@ const COMPARISON_DOC_ID = "\u0000comparison";
  * Scores `text` with every model target and splits it with every tokenizer-only target, in order. Needs at least
  * two targets. Models other than `run.loadedEngine`'s are loaded one at a time and released right after scoring.
  */
-export async function compareModels(text: string, targets: readonly ComparisonTarget[], options: ComparisonOptions = DEFAULT_COMPARISON_OPTIONS, run: ComparisonRun = {}): Promise<Comparison> {
+export async function compareModels(
+  text: string,
+  targets: readonly ComparisonTarget[],
+  options: ComparisonOptions = DEFAULT_COMPARISON_OPTIONS,
+  run: ComparisonRun = {},
+): Promise<Comparison> {
   if (typeof text !== "string") throw new EngineError("badInput", "The text to compare on is not a string.");
   if (text.includes("\u0000")) throw new EngineError("badInput", "The text contains NUL characters, so it looks binary and is not compared.");
   if (targets.length < 2) throw new EngineError("badInput", `A comparison needs at least two models or tokenizers, not ${targets.length}.`);
@@ -303,7 +345,9 @@ export function comparisonVerdict(comparison: Omit<Comparison, "verdict">): Comp
     sentences.push("No entry has a model, so the comparison is of how each tokenizer splits the text, not of perplexity.");
   }
   if (tokenizersOnly.length > 0 && comparison.bytes > 0) {
-    const described = tokenizersOnly.map((e) => `${e.model.name} splits it into ${e.metrics.tokens} tokens (${fixed(e.metrics.bytesPerToken ?? 0, 2)} bytes per token)`);
+    const described = tokenizersOnly.map(
+      (e) => `${e.model.name} splits it into ${e.metrics.tokens} tokens (${fixed(e.metrics.bytesPerToken ?? 0, 2)} bytes per token)`,
+    );
     sentences.push(`Tokenizer only: ${listJoin(described)}.`);
   }
   return {

@@ -7,9 +7,7 @@
 export type OversizedPolicy = "truncate" | "refuse";
 
 export type SizeLimited =
-  | { kind: "whole"; text: string }
-  | { kind: "truncated"; text: string; originalLength: number }
-  | { kind: "refused"; originalLength: number };
+  { kind: "whole"; text: string } | { kind: "truncated"; text: string; originalLength: number } | { kind: "refused"; originalLength: number };
 
 /** The text to work on under `limit` characters and `policy`. */
 export function limitDocumentSize(text: string, limit: number, policy: OversizedPolicy): SizeLimited {

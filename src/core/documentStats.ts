@@ -153,9 +153,7 @@ export function mostSurprisingTokens(tokens: readonly TokenScore[], count = 20):
 export function describeMethod(method: MethodInfo): string {
   const prefix = method.prefix ? ` The first token is predicted after the prefix token ${method.prefix}.` : "";
   const adapters =
-    method.adapters && method.adapters.length > 0
-      ? ` LoRA adapters active: ${method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")}.`
-      : "";
+    method.adapters && method.adapters.length > 0 ? ` LoRA adapters active: ${method.adapters.map((a) => `${a.name} × ${a.scale}`).join(", ")}.` : "";
   if (method.method === "sliding" && method.stride < method.window) {
     const context = method.window - method.stride;
     return (

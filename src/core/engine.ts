@@ -182,7 +182,12 @@ export class Engine {
           throw e;
         }
       }
-      model = await OnnxCausalLm.load(bundle.onnxPath, bundle.spec, { threads, logger: this.logger, fuseStatistics: this.options.statistics !== "float64" }, bundle.onnxPath);
+      model = await OnnxCausalLm.load(
+        bundle.onnxPath,
+        bundle.spec,
+        { threads, logger: this.logger, fuseStatistics: this.options.statistics !== "float64" },
+        bundle.onnxPath,
+      );
       const prefix = tokenizer.prefixToken;
       // A first pass on the prefix token alone proves the graph runs and gives the logits' vocabulary.
       const probe = await model.forward([prefix.id], null);
@@ -190,13 +195,33 @@ export class Engine {
       probe.logits.dispose();
       if (probe.present) for (const t of probe.present.tensors) t.dispose();
       if (vocab < tokenizer.vocabSize) {
-        throw new EngineError("modelError", `${bundle.onnxPath} returns ${vocab} logits per token but ${bundle.dir}/tokenizer.json has ${tokenizer.vocabSize} tokens.`);
+        throw new EngineError(
+          "modelError",
+          `${bundle.onnxPath} returns ${vocab} logits per token but ${bundle.dir}/tokenizer.json has ${tokenizer.vocabSize} tokens.`,
+        );
       }
       if (prefix.id >= vocab) throw new EngineError("modelError", `The prefix token ${prefix.text} (id ${prefix.id}) is outside the model's ${vocab} logits.`);
       if (this.options.statistics !== "float64" && !model.signature.fusedStats) stats = await LogitsStats.create(model.signature.logitsType, threads);
-      const info = buildModelInfo({ bundle, signature: model.signature, parameters, vocabSize: vocab, tokenizerType: tokenizer.type, source: options.source ?? "folder" });
+      const info = buildModelInfo({
+        bundle,
+        signature: model.signature,
+        parameters,
+        vocabSize: vocab,
+        tokenizerType: tokenizer.type,
+        source: options.source ?? "folder",
+      });
       const previous = this.loaded;
-      this.loaded = { bundle, model, stats, tokenizer, info, vocab, prefix, tokenTexts: [], incrementalEncoding: supportsIncrementalEncoding(bundle.tokenizerJson) };
+      this.loaded = {
+        bundle,
+        model,
+        stats,
+        tokenizer,
+        info,
+        vocab,
+        prefix,
+        tokenTexts: [],
+        incrementalEncoding: supportsIncrementalEncoding(bundle.tokenizerJson),
+      };
       this.threads = threads;
       if (options.kvBudgetBytes !== undefined) this.cache.setBudget(options.kvBudgetBytes);
       this.documents.clear();
@@ -222,7 +247,8 @@ export class Engine {
   resolveMethod(options: Partial<ScoreOptions> = {}): MethodInfo {
     const loaded = this.requireModel();
     const method: WindowMethod = options.method ?? DEFAULT_SCORE_OPTIONS.method;
-    if (method !== "rolling" && method !== "sliding") throw new EngineError("badInput", `Unknown scoring method ${String(method)} (expected sliding or rolling).`);
+    if (method !== "rolling" && method !== "sliding")
+      throw new EngineError("badInput", `Unknown scoring method ${String(method)} (expected sliding or rolling).`);
     const context = loaded.info.contextLength;
     const requested = options.window ?? 0;
     if (!Number.isInteger(requested) || requested < 0) throw new EngineError("badInput", `The window must be a non-negative integer, not ${requested}.`);
@@ -265,11 +291,16 @@ export class Engine {
 
     const state = this.documents.get(docId);
     const encode = (s: string): EncodedText => loaded.tokenizer.encode(s);
-    const encoded = loaded.incrementalEncoding && state ? encodeIncrementally(text, { text: state.text, encoded: state.encoded }, encode).encoded : encode(text);
+    const encoded =
+      loaded.incrementalEncoding && state ? encodeIncrementally(text, { text: state.text, encoded: state.encoded }, encode).encoded : encode(text);
     const ids = encoded.ids;
     const sequence = [loaded.prefix.id, ...ids];
     const windows: ScoringWindow[] =
-      ids.length === 0 ? [] : method.method === "rolling" ? rollingWindows(ids.length, method.window) : slidingWindows(ids.length, method.window, method.stride);
+      ids.length === 0
+        ? []
+        : method.method === "rolling"
+          ? rollingWindows(ids.length, method.window)
+          : slidingWindows(ids.length, method.window, method.stride);
     const previous = state && state.topK === topK ? { sequence: state.sequence, scores: state.scores } : undefined;
 
     let result;
@@ -348,7 +379,10 @@ export class Engine {
       const active = this.activeAdapters();
       const effective = this.adapters?.effective ?? [];
       if (effective.length > 0 && active.mode === "merge") {
-        throw new EngineError("badInput", `The base model's perplexity is not computed in merge mode: ${loaded.info.name} has no LoRA inputs, so it would need a second session.`);
+        throw new EngineError(
+          "badInput",
+          `The base model's perplexity is not computed in merge mode: ${loaded.info.name} has no LoRA inputs, so it would need a second session.`,
+        );
       }
       const model = loaded.model;
       const activeFeeds = model.currentLoraFeeds;
@@ -415,7 +449,17 @@ export class Engine {
       const loaded = this.requireModel();
       const state =
         this.adapters ??
-        new LoraAdapterState(loaded.bundle.dir, { name: loaded.info.name, onnxPath: loaded.bundle.onnxPath, spec: loaded.bundle.spec, threads: this.threads, logger: taggedLogger(this.options.logger ?? silentLogger, "lora") }, loaded.model.signature);
+        new LoraAdapterState(
+          loaded.bundle.dir,
+          {
+            name: loaded.info.name,
+            onnxPath: loaded.bundle.onnxPath,
+            spec: loaded.bundle.spec,
+            threads: this.threads,
+            logger: taggedLogger(this.options.logger ?? silentLogger, "lora"),
+          },
+          loaded.model.signature,
+        );
       let applied;
       try {
         applied = await state.set(selections, loaded.model, extraDirs);
@@ -434,7 +478,10 @@ export class Engine {
         this.cache.clear("adapter changed");
       }
       const r = applied.result;
-      this.logger.log("info", `adapters ${r.active.map((a) => `${a.name}:${a.scale}`).join(", ") || "off"} (${r.mode}, ${r.matchedModules.length} modules) in ${Date.now() - started} ms`);
+      this.logger.log(
+        "info",
+        `adapters ${r.active.map((a) => `${a.name}:${a.scale}`).join(", ") || "off"} (${r.mode}, ${r.matchedModules.length} modules) in ${Date.now() - started} ms`,
+      );
       return { ...r, cache: this.cache.stats(), millis: Date.now() - started };
     });
   }

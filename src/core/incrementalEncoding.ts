@@ -33,13 +33,18 @@ export function supportsIncrementalEncoding(tokenizerJson: Record<string, unknow
  * Encodes `text`, reusing `previous` up to a line start before the first change. `encodeText` encodes a whole string.
  * Returns the encoding and how many leading tokens were taken from the previous one.
  */
-export function encodeIncrementally(text: string, previous: PreviousEncoding | undefined, encodeText: (s: string) => EncodedText): { encoded: EncodedText; tokensKept: number } {
+export function encodeIncrementally(
+  text: string,
+  previous: PreviousEncoding | undefined,
+  encodeText: (s: string) => EncodedText,
+): { encoded: EncodedText; tokensKept: number } {
   if (previous === undefined) return { encoded: encodeText(text), tokensKept: 0 };
   const old = previous.text;
   const limit = Math.min(old.length, text.length);
   let changed = 0;
   while (changed < limit && old.charCodeAt(changed) === text.charCodeAt(changed)) changed++;
-  if (changed === old.length && changed === text.length) return { encoded: { ids: [...previous.encoded.ids], offsets: previous.encoded.offsets.map(([a, b]) => [a, b]) }, tokensKept: previous.encoded.ids.length };
+  if (changed === old.length && changed === text.length)
+    return { encoded: { ids: [...previous.encoded.ids], offsets: previous.encoded.offsets.map(([a, b]) => [a, b]) }, tokensKept: previous.encoded.ids.length };
   const { ids, offsets } = previous.encoded;
   // The last previous token that starts a line (after "\n", with a non-space first character) at least MARGIN
   // characters before the change, and that follows a token ending exactly there.
@@ -62,14 +67,18 @@ export function encodeIncrementally(text: string, previous: PreviousEncoding | u
     const previousOffsets = offsets[cut + i]!;
     if (previousOffsets[1] > changed - 1) break;
     const suffixOffsets = suffix.offsets[i]!;
-    if (suffix.ids[i] !== ids[cut + i] || suffixOffsets[0] + start !== previousOffsets[0] || suffixOffsets[1] + start !== previousOffsets[1]) return { encoded: encodeText(text), tokensKept: 0 };
+    if (suffix.ids[i] !== ids[cut + i] || suffixOffsets[0] + start !== previousOffsets[0] || suffixOffsets[1] + start !== previousOffsets[1])
+      return { encoded: encodeText(text), tokensKept: 0 };
     checked++;
   }
   if (checked === 0) return { encoded: encodeText(text), tokensKept: 0 };
   return {
     encoded: {
       ids: [...ids.slice(0, cut), ...suffix.ids],
-      offsets: [...offsets.slice(0, cut).map(([a, b]): [number, number] => [a, b]), ...suffix.offsets.map(([a, b]): [number, number] => [a + start, b + start])],
+      offsets: [
+        ...offsets.slice(0, cut).map(([a, b]): [number, number] => [a, b]),
+        ...suffix.offsets.map(([a, b]): [number, number] => [a + start, b + start]),
+      ],
     },
     tokensKept: cut,
   };

@@ -15,13 +15,11 @@ import type { Logger } from "./logger";
 import { silentLogger } from "./logger";
 import { DTYPE_BYTES } from "./kvBytes";
 
-
 export function tensorBytes(tensor: ort.Tensor): number {
   const size = DTYPE_BYTES[tensor.type];
   if (size === undefined) throw new Error(`unexpected key/value tensor type ${tensor.type}`);
   return tensor.dims.reduce((a, b) => a * b, 1) * size;
 }
-
 
 export interface KvEntry {
   docId: string;

@@ -78,4 +78,3 @@ export class RescoreHistory {
     return rescoreAggregates(this.kept);
   }
 }
-

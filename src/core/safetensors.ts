@@ -13,7 +13,21 @@ export class SafetensorsError extends Error {}
 
 /** Element sizes in bytes of the dtypes the format defines; only the float ones can be read as Float32Array. */
 const DTYPE_BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 export const READABLE_DTYPES = ["F32", "F16", "BF16"] as const;
 export type ReadableDtype = (typeof READABLE_DTYPES)[number];
@@ -72,15 +86,18 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   if (bytes.length < 8) throw new SafetensorsError(`${file} is truncated: it has ${bytes.length} bytes, fewer than the 8-byte header length.`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES) throw new SafetensorsError(`${file} is not a safetensors file: its header length ${headerLength} exceeds the format's 100 MB limit.`);
-  if (8 + headerLength > bytes.length) throw new SafetensorsError(`${file} is truncated: its header needs ${headerLength} bytes but only ${bytes.length - 8} follow the length.`);
+  if (headerLength > MAX_HEADER_BYTES)
+    throw new SafetensorsError(`${file} is not a safetensors file: its header length ${headerLength} exceeds the format's 100 MB limit.`);
+  if (8 + headerLength > bytes.length)
+    throw new SafetensorsError(`${file} is truncated: its header needs ${headerLength} bytes but only ${bytes.length - 8} follow the length.`);
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString("utf8"));
   } catch (e) {
     throw new SafetensorsError(`${file} is not a safetensors file: its header is not JSON (${(e as Error).message.replace(/\.$/, "")}).`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new SafetensorsError(`${file} is not a safetensors file: its header is not a JSON object.`);
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    throw new SafetensorsError(`${file} is not a safetensors file: its header is not a JSON object.`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -93,15 +110,21 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     }
     if (typeof raw !== "object" || raw === null) throw new SafetensorsError(`${file}: the header entry of tensor ${name} is not an object.`);
     const { dtype, shape, data_offsets: offsets } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== "string" || DTYPE_BYTES[dtype] === undefined) throw new SafetensorsError(`${file}: tensor ${name} has an unknown dtype ${JSON.stringify(dtype)}.`);
-    if (!Array.isArray(shape) || !shape.every((d): d is number => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${file}: tensor ${name} has an invalid shape ${JSON.stringify(shape)}.`);
+    if (typeof dtype !== "string" || DTYPE_BYTES[dtype] === undefined)
+      throw new SafetensorsError(`${file}: tensor ${name} has an unknown dtype ${JSON.stringify(dtype)}.`);
+    if (!Array.isArray(shape) || !shape.every((d): d is number => Number.isSafeInteger(d) && d >= 0))
+      throw new SafetensorsError(`${file}: tensor ${name} has an invalid shape ${JSON.stringify(shape)}.`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o): o is number => Number.isSafeInteger(o) && o >= 0) || offsets[0]! > offsets[1]!) {
       throw new SafetensorsError(`${file}: tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}.`);
     }
     const [begin, end] = offsets as [number, number];
     const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype]!;
-    if (end - begin !== expected) throw new SafetensorsError(`${file}: tensor ${name} (${dtype} ${JSON.stringify(shape)}) needs ${expected} bytes but its data_offsets span ${end - begin}.`);
-    if (end > dataLength) throw new SafetensorsError(`${file} is truncated: tensor ${name} ends at byte ${end} of the data but the file holds only ${dataLength} data bytes.`);
+    if (end - begin !== expected)
+      throw new SafetensorsError(
+        `${file}: tensor ${name} (${dtype} ${JSON.stringify(shape)}) needs ${expected} bytes but its data_offsets span ${end - begin}.`,
+      );
+    if (end > dataLength)
+      throw new SafetensorsError(`${file} is truncated: tensor ${name} ends at byte ${end} of the data but the file holds only ${dataLength} data bytes.`);
     entries.set(name, { name, dtype, shape: [...shape], begin, end });
   }
 

@@ -153,7 +153,11 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
         const first = Math.max(position, firstCompute);
         const targets = first < end ? (sequence.slice(first + 1, end + 1) as number[]) : [];
         const fused = model.signature.fusedStats && options.statistics !== "float64";
-        const { logits, scores: fusedScores, present } = await model.forward(ids, past, fused && targets.length > 0 ? { firstRow: first - position, targets, topK, vocab } : null, !fused);
+        const {
+          logits,
+          scores: fusedScores,
+          present,
+        } = await model.forward(ids, past, fused && targets.length > 0 ? { firstRow: first - position, targets, topK, vocab } : null, !fused);
         let rowScores: PositionScore[] = [];
         try {
           if (fusedScores !== null) {
@@ -173,12 +177,21 @@ export async function scoreSequence(model: OnnxCausalLm, cache: KvCache, options
             const [, seqLen, rowLength] = logits.dims as [number, number, number];
             if (seqLen !== end - position) throw new Error(`the model returned logits for ${seqLen} positions, expected ${end - position}`);
             if (rowLength < vocab) throw new Error(`the model returned ${rowLength} logits per position, expected ${vocab}`);
-            rowScores = options.stats ? await options.stats.scoreRows(logits, first - position, targets, vocab, topK) : scoreRowsFloat64(logits, first - position, targets, vocab, topK);
+            rowScores = options.stats
+              ? await options.stats.scoreRows(logits, first - position, targets, vocab, topK)
+              : scoreRowsFloat64(logits, first - position, targets, vocab, topK);
           }
           for (let r = 0; r < rowScores.length; r++) {
             const j = first + r;
             const scored = rowScores[r]!;
-            scores[j] = { logprob: scored.logprob, prob: scored.prob, rank: scored.rank, entropy: scored.entropy, top: scored.top, contextLength: j - w.inputStart + 1 };
+            scores[j] = {
+              logprob: scored.logprob,
+              prob: scored.prob,
+              rank: scored.rank,
+              entropy: scored.entropy,
+              top: scored.top,
+              contextLength: j - w.inputStart + 1,
+            };
           }
           tokensRecomputed += rowScores.length;
         } finally {

@@ -61,8 +61,7 @@ async function toggleLiveScoring(ctx: LensContext): Promise<void> {
   const key = CONFIG_KEYS.liveScoring;
   const inspected = section.inspect<boolean>(key);
   // Change the value where it is set, so the toggle is not hidden by a workspace value.
-  const target =
-    inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const target = inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
   const enable = !ctx.config.liveScoring;
   ctx.resumeAfterUserAction();
   await section.update(key, enable, target);
@@ -159,19 +158,23 @@ async function exportTokenScores(ctx: LensContext): Promise<void> {
   const stem = path.posix.basename(source.path).replace(/\.[^.]*$/, "") || "document";
   const defaultName = `${stem}.tokens.${format.id}`;
   const defaultUri =
-    source.scheme === "file" ? vscode.Uri.joinPath(source, "..", defaultName) : vscode.workspace.workspaceFolders?.[0] ? vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, defaultName) : undefined;
+    source.scheme === "file"
+      ? vscode.Uri.joinPath(source, "..", defaultName)
+      : vscode.workspace.workspaceFolders?.[0]
+        ? vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, defaultName)
+        : undefined;
   const target = await vscode.window.showSaveDialog({
     title: "Export Token Scores",
     ...(defaultUri ? { defaultUri } : {}),
     filters: format.id === "json" ? { JSON: ["json"] } : { CSV: ["csv"] },
   });
   if (!target) return;
-  const content =
-    format.id === "json"
-      ? JSON.stringify(toScoreReport(state.model, state.result), null, 2) + "\n"
-      : toCsv(state.result.tokens);
+  const content = format.id === "json" ? JSON.stringify(toScoreReport(state.model, state.result), null, 2) + "\n" : toCsv(state.result.tokens);
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
   ctx.log.info(`[command] exported ${state.result.tokens.length} token scores to ${target.toString()}`);
-  const choice = await vscode.window.showInformationMessage(`Exported ${state.result.tokens.length} token scores to ${path.posix.basename(target.path)}.`, "Open");
+  const choice = await vscode.window.showInformationMessage(
+    `Exported ${state.result.tokens.length} token scores to ${path.posix.basename(target.path)}.`,
+    "Open",
+  );
   if (choice === "Open") await vscode.window.showTextDocument(target);
 }

@@ -34,7 +34,9 @@ interface CandidatePick extends vscode.QuickPickItem {
 
 /** Registers the command and the panel's "compare" request; both live as long as the extension. */
 export function registerCompareTokenizers(ctx: LensContext): void {
-  registerGuardedCommand(ctx, COMPARE_TOKENIZERS_COMMAND, (args?: unknown): Promise<ComparisonView | undefined> => compareTokenizers(ctx, parseCommandArguments(args)));
+  registerGuardedCommand(ctx, COMPARE_TOKENIZERS_COMMAND, (args?: unknown): Promise<ComparisonView | undefined> =>
+    compareTokenizers(ctx, parseCommandArguments(args)),
+  );
   ctx.register(ctx.panel.onDidRequestComparison(() => void vscode.commands.executeCommand(COMPARE_TOKENIZERS_COMMAND)));
 }
 
@@ -82,13 +84,19 @@ function initiallyPicked(candidates: readonly ComparisonCandidate[], lastPick: r
 async function pickTargets(ctx: LensContext): Promise<ComparisonCandidate[] | undefined> {
   const candidates = await listComparisonCandidates(ctx.embeddedModelsRoot, ctx.config.modelFolders);
   if (candidates.length < 2) {
-    void vscode.window.showInformationMessage("Compare Tokenizers needs at least two models or tokenizer folders; add folders in the Perplexity Lens: Model Folders setting.");
+    void vscode.window.showInformationMessage(
+      "Compare Tokenizers needs at least two models or tokenizer folders; add folders in the Perplexity Lens: Model Folders setting.",
+    );
     return undefined;
   }
   const picked = initiallyPicked(candidates, ctx.extension.workspaceState.get<string[]>(LAST_PICK_KEY), ctx.currentModel?.path);
   const toItem = (c: ComparisonCandidate): CandidatePick => ({
     label: c.name,
-    description: [c.kind === "tokenizer" ? "tokenizer only" : c.modelType, c.source === "embedded" ? "embedded" : undefined, c.path === ctx.currentModel?.path ? "in use" : undefined]
+    description: [
+      c.kind === "tokenizer" ? "tokenizer only" : c.modelType,
+      c.source === "embedded" ? "embedded" : undefined,
+      c.path === ctx.currentModel?.path ? "in use" : undefined,
+    ]
       .filter(Boolean)
       .join(" · "),
     detail: c.path,
@@ -114,7 +122,10 @@ async function pickTargets(ctx: LensContext): Promise<ComparisonCandidate[] | un
     void vscode.window.showWarningMessage(`Pick at least two models or tokenizers to compare (${targets.length} picked).`);
     return undefined;
   }
-  await ctx.extension.workspaceState.update(LAST_PICK_KEY, targets.map((t) => t.path));
+  await ctx.extension.workspaceState.update(
+    LAST_PICK_KEY,
+    targets.map((t) => t.path),
+  );
   return targets;
 }
 
@@ -165,8 +176,15 @@ export async function compareTokenizers(ctx: LensContext, args?: CompareTokenize
     }
     throw error;
   }
-  ctx.log.info(`[compare] done in ${Date.now() - started} ms: ${answer.entries.map((e) => `${e.model.name} ${e.metrics.tokens} tokens, ${e.metrics.bitsPerByte?.toFixed(3) ?? "–"} bits/byte`).join("; ")}`);
-  const view = buildComparisonView({ docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope }, text, answer, Date.now());
+  ctx.log.info(
+    `[compare] done in ${Date.now() - started} ms: ${answer.entries.map((e) => `${e.model.name} ${e.metrics.tokens} tokens, ${e.metrics.bitsPerByte?.toFixed(3) ?? "–"} bits/byte`).join("; ")}`,
+  );
+  const view = buildComparisonView(
+    { docUri: document.uri.toString(), fileName: path.posix.basename(document.uri.path) || document.uri.toString(), scope },
+    text,
+    answer,
+    Date.now(),
+  );
   ctx.panel.showComparison(view);
   ctx.panel.showAsTab();
   return view;

@@ -60,7 +60,8 @@ export async function listComparisonCandidates(embeddedRoot: string, configuredF
   for (const folder of configuredFolders) {
     if (!path.isAbsolute(folder)) continue;
     for (const tokenizerFolder of await tokenizerFoldersIn(folder)) {
-      if (!candidates.some((c) => c.path === tokenizerFolder)) candidates.push({ name: path.basename(tokenizerFolder), path: tokenizerFolder, kind: "tokenizer", source: "folder" });
+      if (!candidates.some((c) => c.path === tokenizerFolder))
+        candidates.push({ name: path.basename(tokenizerFolder), path: tokenizerFolder, kind: "tokenizer", source: "folder" });
     }
   }
   return candidates;

@@ -29,7 +29,10 @@ export function buildComparisonView(
   const shown = text.slice(0, cut);
   const entries = comparison.entries.map((entry) => ({
     ...entry,
-    tokens: cut === text.length ? entry.tokens : entry.tokens.filter((t) => t.start < cut || (t.start === cut && t.end === cut && cut > 0)).map((t) => ({ ...t, end: Math.min(t.end, cut) })),
+    tokens:
+      cut === text.length
+        ? entry.tokens
+        : entry.tokens.filter((t) => t.start < cut || (t.start === cut && t.end === cut && cut > 0)).map((t) => ({ ...t, end: Math.min(t.end, cut) })),
   }));
   return { ...source, text: shown, characters: text.length, comparison: { ...comparison, entries }, comparedAt };
 }

@@ -408,29 +408,29 @@ export class LensContext implements vscode.Disposable, ScorerHost {
   /** What settingsReactions.ts changes when a setting changes. */
   private get settingsHost(): SettingsHost {
     return {
-    log: this.log,
-    replaceConfig: (parsed: ParsedConfig): LensConfig => {
-      const previous = this.config;
-      this.parsedConfig = parsed;
-      this.notifications.forgetShown();
-      return previous;
-    },
-    restartEngine: (reason: string) => this.restartEngine(reason),
-    rescoreAll: () => this.rescoreAll(),
-    modelSettingsChanged: () => {
-      this.models.forgetFailure();
-      this.rescoreAll();
-      // With nothing scored, load the new model anyway so the panel and status bar show it.
-      if (this.scorer.all().length === 0 && this.engine) void this.readyEngine().catch((error: unknown) => this.log.error(`[ctx] ${errorMessage(error)}`));
-    },
-    adapterFoldersChanged: () => void this.loraSection.refreshList(),
-    refreshViews: () => {
-      if (!this.config.liveScoring) this.scorer.cancelPending();
-      this.decorations.updateStyle(this.config);
-      for (const state of this.scorer.all()) this.scorer.refreshAnnotations(state);
-      this.redrawAll();
-      this.refreshStatus();
-    },
+      log: this.log,
+      replaceConfig: (parsed: ParsedConfig): LensConfig => {
+        const previous = this.config;
+        this.parsedConfig = parsed;
+        this.notifications.forgetShown();
+        return previous;
+      },
+      restartEngine: (reason: string) => this.restartEngine(reason),
+      rescoreAll: () => this.rescoreAll(),
+      modelSettingsChanged: () => {
+        this.models.forgetFailure();
+        this.rescoreAll();
+        // With nothing scored, load the new model anyway so the panel and status bar show it.
+        if (this.scorer.all().length === 0 && this.engine) void this.readyEngine().catch((error: unknown) => this.log.error(`[ctx] ${errorMessage(error)}`));
+      },
+      adapterFoldersChanged: () => void this.loraSection.refreshList(),
+      refreshViews: () => {
+        if (!this.config.liveScoring) this.scorer.cancelPending();
+        this.decorations.updateStyle(this.config);
+        for (const state of this.scorer.all()) this.scorer.refreshAnnotations(state);
+        this.redrawAll();
+        this.refreshStatus();
+      },
     };
   }
 

@@ -216,4 +216,3 @@ export function baseName(uri: vscode.Uri): string {
   const path = uri.path;
   return path.slice(path.lastIndexOf("/") + 1) || uri.toString();
 }
-

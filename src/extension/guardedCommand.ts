@@ -15,7 +15,11 @@ function messageOf(error: unknown): string {
 }
 
 /** `handler`, with failures logged under `tag` and shown; resolves with its result, or undefined after a failure. */
-export function guarded<A extends unknown[], R>(host: CommandHost, tag: string, handler: (...args: A) => R | Promise<R>): (...args: A) => Promise<R | undefined> {
+export function guarded<A extends unknown[], R>(
+  host: CommandHost,
+  tag: string,
+  handler: (...args: A) => R | Promise<R>,
+): (...args: A) => Promise<R | undefined> {
   return async (...args: A) => {
     try {
       return await handler(...args);

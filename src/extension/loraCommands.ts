@@ -30,11 +30,14 @@ async function availableAdapters(ctx: LensContext): Promise<AdapterInfo[] | unde
 }
 
 async function apply(ctx: LensContext, selections: AdapterSelection[]): Promise<void> {
-  const answer = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: "Perplexity Lens: switching adapters" },
-    () => ctx.applyAdapters(selections),
+  const answer = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Perplexity Lens: switching adapters" }, () =>
+    ctx.applyAdapters(selections),
   );
-  const names = answer.active.filter((a) => a.scale !== 0).map(adapterLabel).join(", ") || "none";
+  const names =
+    answer.active
+      .filter((a) => a.scale !== 0)
+      .map(adapterLabel)
+      .join(", ") || "none";
   vscode.window.setStatusBarMessage(`Perplexity Lens: adapters ${names} (${answer.mode}, ${Math.round(answer.millis)} ms)`, 4000);
 }
 
@@ -81,10 +84,7 @@ export async function setLoraScale(ctx: LensContext): Promise<void> {
     const scale = scaleOf(adapter);
     return { label: adapter.name, description: scale !== undefined ? `scale ${scale}` : "off", detail: describeAdapter(adapter), adapter };
   });
-  const picked =
-    items.length === 1
-      ? items[0]
-      : await vscode.window.showQuickPick(items, { title: "Perplexity Lens: Set LoRA Scale", placeHolder: "Adapter" });
+  const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: "Perplexity Lens: Set LoRA Scale", placeHolder: "Adapter" });
   if (!picked) return;
   const current = scaleOf(picked.adapter);
   const input = await vscode.window.showInputBox({

@@ -27,7 +27,10 @@ function sameAdapter(selection: Pick<AdapterSelection, "name" | "path">, adapter
  * moved), it is put in with the new scale, in place when it was active (the order is the order they are applied in),
  * else last. The other adapters keep their scales.
  */
-export function selectionsAfterChange(active: readonly AdapterSelection[], change: Pick<SetAdapterMessage, "name" | "path" | "enabled" | "scale">): AdapterSelection[] {
+export function selectionsAfterChange(
+  active: readonly AdapterSelection[],
+  change: Pick<SetAdapterMessage, "name" | "path" | "enabled" | "scale">,
+): AdapterSelection[] {
   const target = { name: change.name, path: change.path };
   if (!change.enabled) return active.filter((s) => !sameAdapter(s, target)).map((s) => ({ ...s }));
   let found = false;
@@ -44,7 +47,11 @@ export function selectionsAfterChange(active: readonly AdapterSelection[], chang
  * One row per adapter: the listed ones in their order, then active ones the list does not hold (e.g. listed before a
  * folder setting changed). An off adapter shows the scale it had last (`remembered`), else 1.
  */
-export function adapterRows(available: readonly AdapterInfo[], snapshot: Pick<AdapterSnapshot, "active" | "activeInfo">, remembered: ReadonlyMap<string, number>): AdapterRow[] {
+export function adapterRows(
+  available: readonly AdapterInfo[],
+  snapshot: Pick<AdapterSnapshot, "active" | "activeInfo">,
+  remembered: ReadonlyMap<string, number>,
+): AdapterRow[] {
   const infos = [...available];
   snapshot.activeInfo.forEach((info) => {
     if (!infos.some((a) => sameAdapter(a, info))) infos.push(info);
@@ -254,7 +261,11 @@ export class LoraPanelSection {
     try {
       const answer = await this.host.scoreBase(scored.docUri, scored.result.version, scored.text, scored.options);
       const r = answer.rescore;
-      this.rememberBase(key, perplexityFigures(answer.metrics), `base scored in ${Math.round(r.millis)} ms (${r.tokensRecomputed} tokens computed, ${r.tokensReused} reused)`);
+      this.rememberBase(
+        key,
+        perplexityFigures(answer.metrics),
+        `base scored in ${Math.round(r.millis)} ms (${r.tokensRecomputed} tokens computed, ${r.tokensReused} reused)`,
+      );
     } catch (error) {
       const message = errorText(error);
       this.host.log.debug(`[lora] base figures for ${scored.fileName}: ${message}`);

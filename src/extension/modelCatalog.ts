@@ -79,11 +79,7 @@ export async function listModels(embeddedRoot: string, configuredFolders: readon
  * The folder the `model` setting names: an absolute path; else an embedded model's name; else the name
  * of a model folder found in the configured folders. Throws one sentence when none matches.
  */
-export async function resolveModel(
-  setting: string,
-  embeddedRoot: string,
-  configuredFolders: readonly string[],
-): Promise<ModelEntry> {
+export async function resolveModel(setting: string, embeddedRoot: string, configuredFolders: readonly string[]): Promise<ModelEntry> {
   if (path.isAbsolute(setting)) {
     const folder = path.resolve(setting);
     if (!(await isModelFolder(folder))) {

@@ -25,10 +25,13 @@ export class Rescheduler<K> {
   schedule(key: K, delayMs: number, run: () => void): void {
     if (this.disposed) return;
     this.cancel(key);
-    const handle = this.timers.setTimeout(() => {
-      this.pending.delete(key);
-      run();
-    }, Math.max(0, delayMs));
+    const handle = this.timers.setTimeout(
+      () => {
+        this.pending.delete(key);
+        run();
+      },
+      Math.max(0, delayMs),
+    );
     this.pending.set(key, handle);
   }
 

@@ -73,7 +73,11 @@ export class PerplexityStatusBar implements vscode.Disposable {
       lines.push(metricsTable(view.selection, "Selection"), "");
     }
     if (state?.result) {
-      const scope = state.scope ? "the scored selection" : state.truncatedFrom !== undefined ? `the first ${state.scoredText.length.toLocaleString("en-US")} characters` : "the document";
+      const scope = state.scope
+        ? "the scored selection"
+        : state.truncatedFrom !== undefined
+          ? `the first ${state.scoredText.length.toLocaleString("en-US")} characters`
+          : "the document";
       lines.push(metricsTable(state.result.metrics, `Metrics of ${scope}`), "");
       lines.push(`Method: ${shortMethod(state.result.method)}`, "");
       if (state.result.method.adapters && state.result.method.adapters.length > 0) {
@@ -82,7 +86,10 @@ export class PerplexityStatusBar implements vscode.Disposable {
       lines.push(`Last run: ${describeRescore(state.result.rescore)}`, "");
       if (state.stale) lines.push(state.scoring ? "The document changed; rescoring…" : "The document changed since it was scored.", "");
       if (state.truncatedFrom !== undefined) {
-        lines.push(`Only the first ${state.scoredText.length.toLocaleString("en-US")} of ${state.truncatedFrom.toLocaleString("en-US")} characters were scored (perplexityLens.maxDocumentSize).`, "");
+        lines.push(
+          `Only the first ${state.scoredText.length.toLocaleString("en-US")} of ${state.truncatedFrom.toLocaleString("en-US")} characters were scored (perplexityLens.maxDocumentSize).`,
+          "",
+        );
       }
     } else if (!state?.scoring) {
       lines.push("Not scored yet: run **Perplexity Lens: Score Document** (Ctrl+Alt+P).", "");

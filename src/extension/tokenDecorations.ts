@@ -62,9 +62,7 @@ export class TokenDecorations implements vscode.Disposable {
           backgroundColor: themeBackground(colorId, config.opacity),
           rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
           // The two most surprising levels also mark the scroll bar, so they can be found in a long file.
-          ...(level >= SURPRISAL_LEVELS - 2
-            ? { overviewRulerColor: new vscode.ThemeColor(colorId), overviewRulerLane: vscode.OverviewRulerLane.Right }
-            : {}),
+          ...(level >= SURPRISAL_LEVELS - 2 ? { overviewRulerColor: new vscode.ThemeColor(colorId), overviewRulerLane: vscode.OverviewRulerLane.Right } : {}),
         }),
       );
     }
@@ -74,9 +72,7 @@ export class TokenDecorations implements vscode.Disposable {
         vscode.window.createTextEditorDecorationType({
           backgroundColor: themeBackground(colorId, config.opacity),
           rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-          ...(bucket === "rest"
-            ? { overviewRulerColor: new vscode.ThemeColor(colorId), overviewRulerLane: vscode.OverviewRulerLane.Right }
-            : {}),
+          ...(bucket === "rest" ? { overviewRulerColor: new vscode.ThemeColor(colorId), overviewRulerLane: vscode.OverviewRulerLane.Right } : {}),
         }),
       );
     }

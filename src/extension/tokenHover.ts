@@ -5,7 +5,6 @@ import type { TokenScore } from "../core/types";
 import { natsToBits, surprisalBits } from "../core/surprisal";
 import { visibleWhitespace } from "../core/visibleText";
 
-
 /** A Markdown code span that survives any backticks and table pipes in `text`. */
 export function markdownCode(text: string): string {
   const shown = visibleWhitespace(text).replace(/\|/g, "\\|");

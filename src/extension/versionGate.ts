@@ -27,12 +27,7 @@ export class VersionGate {
   /** Whether a request's result may be applied, given the document's version now (undefined = closed). */
   accepts(ticket: ScoreTicket, currentVersion: number | undefined): boolean {
     const latest = this.latest.get(ticket.docId);
-    return (
-      latest !== undefined &&
-      latest.sequence === ticket.sequence &&
-      currentVersion !== undefined &&
-      currentVersion === ticket.version
-    );
+    return latest !== undefined && latest.sequence === ticket.sequence && currentVersion !== undefined && currentVersion === ticket.version;
   }
 
   /** Whether `ticket` is still the latest request for its document (a newer one cancels it). */

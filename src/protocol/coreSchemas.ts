@@ -3,10 +3,30 @@
  * describes exactly that type (Schema is invariant): a field added to a core type without its schema here, or a
  * schema field the type lacks, is a compile error. The engine and webview protocols build on these.
  */
-import type { Comparison, ComparisonEntry, ComparisonMetrics, ComparisonOptions, ComparisonTarget, ComparedToken, ComparedModelDescription, ComparisonVerdict } from "../core/comparisonData";
+import type {
+  Comparison,
+  ComparisonEntry,
+  ComparisonMetrics,
+  ComparisonOptions,
+  ComparisonTarget,
+  ComparedToken,
+  ComparedModelDescription,
+  ComparisonVerdict,
+} from "../core/comparisonData";
 import type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord } from "../core/documentStats";
 import type { AdapterInfo, AdapterMode, AdapterSelection } from "../core/lora/adapterTypes";
-import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RankBuckets, RescoreInfo, ScoreOptions, TokenScore, TopAlternative, WindowMethod } from "../core/types";
+import type {
+  KvCacheStats,
+  MethodInfo,
+  Metrics,
+  ModelInfo,
+  RankBuckets,
+  RescoreInfo,
+  ScoreOptions,
+  TokenScore,
+  TopAlternative,
+  WindowMethod,
+} from "../core/types";
 import { arrayOf, boolean, count, nullable, number, object, oneOf, optional, refine, string, type Schema } from "./schema";
 
 const finite = number();
@@ -133,7 +153,12 @@ export const comparisonTarget: Schema<ComparisonTarget> = object({
 
 export const comparisonOptions: Schema<ComparisonOptions> = object({ method: windowMethod, window: count(), stride: count() });
 
-const comparisonMetrics: Schema<ComparisonMetrics> = object({ ...metricsFields, charsPerToken: finiteOrNull, bytesPerToken: finiteOrNull, nllBits: finiteOrNull });
+const comparisonMetrics: Schema<ComparisonMetrics> = object({
+  ...metricsFields,
+  charsPerToken: finiteOrNull,
+  bytesPerToken: finiteOrNull,
+  nllBits: finiteOrNull,
+});
 
 const comparedToken: Schema<ComparedToken> = refine(
   object({ start: count(), end: count(), bits: finiteOrNull }),
@@ -167,7 +192,13 @@ const comparisonVerdict: Schema<ComparisonVerdict> = object({
   sameTokenization: boolean(),
 });
 
-export const comparison: Schema<Comparison> = object({ characters: count(), bytes: count(), words: count(), entries: arrayOf(comparisonEntry), verdict: comparisonVerdict });
+export const comparison: Schema<Comparison> = object({
+  characters: count(),
+  bytes: count(),
+  words: count(),
+  entries: arrayOf(comparisonEntry),
+  verdict: comparisonVerdict,
+});
 
 // ---------------------------------------------------------------- panel statistics
 

@@ -5,5 +5,15 @@
 export type * from "../core/types";
 export type * from "../core/comparisonData";
 export type * from "../core/lora/adapterTypes";
-export type { DocumentStats, KvBytesBreakdown, RescoreAggregates, RescoreRecord, SurprisingToken, RankBucketBar, RankBucketName, HistogramBin, SurprisalHistogram } from "../core/documentStats";
+export type {
+  DocumentStats,
+  KvBytesBreakdown,
+  RescoreAggregates,
+  RescoreRecord,
+  SurprisingToken,
+  RankBucketBar,
+  RankBucketName,
+  HistogramBin,
+  SurprisalHistogram,
+} from "../core/documentStats";
 export type { EngineErrorCode } from "../core/engineError";

@@ -171,11 +171,9 @@ export const engineRequests = {
    * (a target with its folder is scored by it); other models are loaded in sessions of their own, one at a time, and
    * released after the comparison.
    */
-  compare: request(
-    object({ text: string(), targets: arrayOf(comparisonTarget, { minItems: 2 }), options: comparisonOptions }),
-    comparisonResult,
-    { progress: true },
-  ),
+  compare: request(object({ text: string(), targets: arrayOf(comparisonTarget, { minItems: 2 }), options: comparisonOptions }), comparisonResult, {
+    progress: true,
+  }),
 };
 
 export type EngineMethod = keyof typeof engineRequests;

@@ -67,7 +67,9 @@ export function string(options: { nonEmpty?: boolean; maxLength?: number } = {})
   const expected =
     (options.nonEmpty ? "a non-empty string" : "a string") + (options.maxLength !== undefined ? ` of at most ${options.maxLength} characters` : "");
   return schema(expected, (v, path) =>
-    typeof v === "string" && !(options.nonEmpty && v === "") && !(options.maxLength !== undefined && v.length > options.maxLength) ? null : mismatch(path, expected, v),
+    typeof v === "string" && !(options.nonEmpty && v === "") && !(options.maxLength !== undefined && v.length > options.maxLength)
+      ? null
+      : mismatch(path, expected, v),
   );
 }
 
@@ -82,7 +84,13 @@ export function number(options: NumberOptions = {}): Schema<number> {
   const kind = options.integer ? "an integer" : "a finite number";
   const { min, max } = options;
   const expected =
-    min !== undefined && max !== undefined ? `${kind} from ${min} to ${max}` : min !== undefined ? `${kind} ≥ ${min}` : max !== undefined ? `${kind} ≤ ${max}` : kind;
+    min !== undefined && max !== undefined
+      ? `${kind} from ${min} to ${max}`
+      : min !== undefined
+        ? `${kind} ≥ ${min}`
+        : max !== undefined
+          ? `${kind} ≤ ${max}`
+          : kind;
   return schema(expected, (v, path) =>
     typeof v === "number" &&
     Number.isFinite(v) &&
@@ -177,7 +185,12 @@ export function refine<T>(inner: Schema<T>, holds: (value: T) => boolean, proble
 export function lazy<T>(get: () => Schema<T>): Schema<T> {
   let resolved: Schema<T> | undefined;
   const inner = (): Schema<T> => (resolved ??= get());
-  return { get expected() { return inner().expected; }, check: (v, path) => inner().check(v, path) };
+  return {
+    get expected() {
+      return inner().expected;
+    },
+    check: (v, path) => inner().check(v, path),
+  };
 }
 
 /** Throws SchemaError naming the first problem; returns the value typed as T. */

@@ -89,8 +89,13 @@ export class EngineClient {
       if (this.lastLoad !== null) {
         const reload = this.lastLoad;
         const adapters = this.lastAdapters;
-        this.request("loadModel", reload).catch((e: unknown) => this.log("error", `[engineClient] reloading the model after the crash failed: ${(e as Error).message}`));
-        if (adapters !== null) this.request("setAdapters", adapters).catch((e: unknown) => this.log("error", `[engineClient] restoring the adapters after the crash failed: ${(e as Error).message}`));
+        this.request("loadModel", reload).catch((e: unknown) =>
+          this.log("error", `[engineClient] reloading the model after the crash failed: ${(e as Error).message}`),
+        );
+        if (adapters !== null)
+          this.request("setAdapters", adapters).catch((e: unknown) =>
+            this.log("error", `[engineClient] restoring the adapters after the crash failed: ${(e as Error).message}`),
+          );
       }
     }
     for (const listener of [...this.crashListeners]) listener(err, willRestart);

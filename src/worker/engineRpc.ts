@@ -9,13 +9,7 @@
  * Errors cross as JSON-RPC errors whose `data.code` is the EngineError code; both ends turn them back into
  * EngineError, so callers branch on `error.code`, never on message text.
  */
-import {
-  CancellationTokenSource,
-  ProgressType,
-  ResponseError,
-  type CancellationToken,
-  type MessageConnection,
-} from "vscode-jsonrpc/node";
+import { CancellationTokenSource, ProgressType, ResponseError, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
 import { EngineError, ENGINE_ERROR_CODES, type EngineErrorCode } from "../core/engineError";
 import {
   ENGINE_ERROR_RPC_CODES,

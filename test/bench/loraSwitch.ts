@@ -37,7 +37,10 @@ export interface LoraSwitchResult {
 
 /** A document of about `tokens` tokens: the model kit's code validation texts, cut at a token boundary. */
 function documentOf(engine: Engine, tokens: number): string {
-  const lines = fs.readFileSync(path.join(root, "tools", "model-kit", "validation", "code.jsonl"), "utf8").trim().split("\n");
+  const lines = fs
+    .readFileSync(path.join(root, "tools", "model-kit", "validation", "code.jsonl"), "utf8")
+    .trim()
+    .split("\n");
   let text = lines.map((l) => (JSON.parse(l) as { text: string }).text).join("\n");
   const tokenizer = engine.tokenizer!;
   while (tokenizer.encode(text.slice(0, tokens * 8)).ids.length < tokens) text += "\n" + text;
@@ -83,7 +86,10 @@ export async function measureLoraSwitch(tokens: number, reps: number): Promise<L
 }
 
 export async function loraSwitchSection(quick: boolean, log: (s: string) => void = () => undefined): Promise<string[]> {
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(" / ");
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" / ");
   const r = await measureLoraSwitch(1024, quick ? 5 : 11);
   log(`lora switch ${JSON.stringify(r)}`);
   const ratio = (x: number, y: number): string => `${fmt((x / y) * 100)}%`;

@@ -26,7 +26,10 @@ export const fakeVscode = {
   },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   window: {
-    withProgress<T>(options: { title?: string }, task: (progress: { report(v: unknown): void }, token: { onCancellationRequested(l: () => void): void }) => Promise<T>): Promise<T> {
+    withProgress<T>(
+      options: { title?: string },
+      task: (progress: { report(v: unknown): void }, token: { onCancellationRequested(l: () => void): void }) => Promise<T>,
+    ): Promise<T> {
       const entry = { title: options.title ?? "", ended: false };
       progressShown.push(entry);
       return task({ report: () => undefined }, { onCancellationRequested: () => undefined }).finally(() => (entry.ended = true));

@@ -57,12 +57,27 @@ export function installNetworkTrap(onAttempt?: (what: string) => void): NetworkT
   patch(net, "connect", "net.connect");
   patch(net, "createConnection", "net.createConnection");
   patch(tls, "connect", "tls.connect");
-  for (const [mod, name] of [[http, "http"], [https, "https"]] as const) {
+  for (const [mod, name] of [
+    [http, "http"],
+    [https, "https"],
+  ] as const) {
     patch(mod, "request", `${name}.request`);
     patch(mod, "get", `${name}.get`);
   }
   patch(http2, "connect", "http2.connect");
-  for (const key of ["lookup", "lookupService", "resolve", "resolve4", "resolve6", "resolveAny", "resolveCname", "resolveMx", "resolveTxt", "resolveSrv", "reverse"]) {
+  for (const key of [
+    "lookup",
+    "lookupService",
+    "resolve",
+    "resolve4",
+    "resolve6",
+    "resolveAny",
+    "resolveCname",
+    "resolveMx",
+    "resolveTxt",
+    "resolveSrv",
+    "reverse",
+  ]) {
     patch(dns, key, `dns.${key}`);
     patch(dns.promises, key, `dns.promises.${key}`);
   }

@@ -141,9 +141,26 @@ export function byteTokenizer(): { tokenizer: object; config: object } {
       pre_tokenizer: byteLevel,
       post_processor: byteLevel,
       decoder: byteLevel,
-      model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "", fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+      model: {
+        type: "BPE",
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: "",
+        end_of_word_suffix: "",
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
+        vocab,
+        merges: [],
+      },
     },
-    config: { add_bos_token: false, bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", clean_up_tokenization_spaces: false, tokenizer_class: "GPT2Tokenizer" },
+    config: {
+      add_bos_token: false,
+      bos_token: "<|endoftext|>",
+      eos_token: "<|endoftext|>",
+      clean_up_tokenization_spaces: false,
+      tokenizer_class: "GPT2Tokenizer",
+    },
   };
 }
 
@@ -165,7 +182,18 @@ export function wordTokenizer(words: string[], endOfText = "<|endoftext|>"): { t
       pre_tokenizer: { type: "WhitespaceSplit" },
       post_processor: null,
       decoder: null,
-      model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: true, vocab, merges: [] },
+      model: {
+        type: "BPE",
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: true,
+        vocab,
+        merges: [],
+      },
     },
     config: { add_bos_token: false, eos_token: endOfText, clean_up_tokenization_spaces: false },
   };

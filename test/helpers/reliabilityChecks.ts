@@ -30,14 +30,23 @@ export function assertFiniteOrNull(value: unknown, where = "result"): number {
  * Runs the command line once per argument list, in one child process (test/helpers/cliBatch.ts), and returns each
  * run's exit code, stdout and stderr. (The test runner owns this process's stdout, so the CLI runs elsewhere.)
  */
-export function runCliBatch(runs: string[][], stdinText?: string, trapNetwork?: { attempts: string[] }): Array<{ code: number; stdout: string; stderr: string }> {
+export function runCliBatch(
+  runs: string[][],
+  stdinText?: string,
+  trapNetwork?: { attempts: string[] },
+): Array<{ code: number; stdout: string; stderr: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pl-cli-batch-"));
   try {
     const input = path.join(dir, "runs.json");
     const output = path.join(dir, "results.json");
     fs.writeFileSync(input, JSON.stringify(runs));
     const env = trapNetwork ? { ...process.env, LENS_NETWORK_TRAP: "1" } : process.env;
-    const child = spawnSync(process.execPath, [path.join(__dirname, "cliBatch.js"), input, output], { input: stdinText ?? "", encoding: "utf8", timeout: 600_000, env });
+    const child = spawnSync(process.execPath, [path.join(__dirname, "cliBatch.js"), input, output], {
+      input: stdinText ?? "",
+      encoding: "utf8",
+      timeout: 600_000,
+      env,
+    });
     assert.equal(child.status, 0, `the CLI batch ran (${child.stderr})`);
     if (trapNetwork) trapNetwork.attempts.push(...(JSON.parse(fs.readFileSync(`${output}.network.json`, "utf8")) as string[]));
     return JSON.parse(fs.readFileSync(output, "utf8")) as Array<{ code: number; stdout: string; stderr: string }>;

@@ -63,7 +63,12 @@ export function copyAdapter(
   fs.writeFileSync(path.join(dest, "adapter_config.json"), JSON.stringify(config, null, 2));
   const file = path.join(src, "adapter_model.safetensors");
   const parsed = parseSafetensors(fs.readFileSync(file), file);
-  let tensors: RawTensor[] = [...parsed.entries.values()].map((e) => ({ name: e.name, dtype: "F32", shape: e.shape, data: f32Bytes(parsed.readFloat32(e.name)) }));
+  let tensors: RawTensor[] = [...parsed.entries.values()].map((e) => ({
+    name: e.name,
+    dtype: "F32",
+    shape: e.shape,
+    data: f32Bytes(parsed.readFloat32(e.name)),
+  }));
   if (edit.tensors) tensors = edit.tensors(tensors);
   fs.writeFileSync(path.join(dest, "adapter_model.safetensors"), encodeSafetensors(tensors, parsed.metadata));
   return dest;

@@ -14,9 +14,9 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED
 # attention tensors many times a step, and the page faults of re-mapping them made training ~4x slower on this VM.
 # Keep freed memory in the process instead (no effect on the arithmetic).
 export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
-# 4,864 steps x 8 x 512 = 19,922,944 training tokens per family member (~1.8 epochs of the training stream)
-FAMILY_STEPS=${FAMILY_STEPS:-4864}
-CHECKPOINTS=${CHECKPOINTS:-152,304,608,1216,2432}
+# 2,432 steps x 8 x 512 = 9,961,472 training tokens per family member (~0.9 epochs of the training stream)
+FAMILY_STEPS=${FAMILY_STEPS:-2432}
+CHECKPOINTS=${CHECKPOINTS:-76,152,304,608,1216}
 BYTE_STEPS=${BYTE_STEPS:-1050}
 LLAMA_STEPS=${LLAMA_STEPS:-500}
 ADAPTER_STEPS=${ADAPTER_STEPS:-300}

@@ -101,7 +101,10 @@ async function runTheme(theme, problems) {
       .locator(".monaco-editor .selected-text")
       .first()
       .waitFor({ state: "attached", timeout: 10_000 })
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
     if (!selected) problems.push(`${theme}: clicking a surprising token selected nothing in the editor`);
     await page.screenshot({ path: path.join(outDir, `workbench-${slug}.png`) });
 
@@ -146,7 +149,12 @@ async function statusText(page, accept, timeoutMillis) {
   const deadline = Date.now() + timeoutMillis;
   let text = "";
   while (Date.now() < deadline) {
-    text = (await page.locator(STATUS_ITEM).first().textContent().catch(() => "")) ?? "";
+    text =
+      (await page
+        .locator(STATUS_ITEM)
+        .first()
+        .textContent()
+        .catch(() => "")) ?? "";
     if (accept(text)) return text;
     await page.waitForTimeout(500);
   }
@@ -164,7 +172,10 @@ async function statusText(page, accept, timeoutMillis) {
  */
 async function checkLora(page, frame, theme, slug, problems) {
   const toggle = frame.locator(`[data-adapter="${ADAPTER}"] vscode-checkbox`);
-  const listed = await toggle.waitFor({ state: "attached", timeout: 60_000 }).then(() => true, () => false);
+  const listed = await toggle.waitFor({ state: "attached", timeout: 60_000 }).then(
+    () => true,
+    () => false,
+  );
   if (!listed) {
     problems.push(`${theme}: the LoRA section never listed ${ADAPTER}`);
     return;
@@ -173,21 +184,32 @@ async function checkLora(page, frame, theme, slug, problems) {
   await toggle.click();
   const status = await statusText(page, (t) => t.includes(ADAPTER) && /ppl\s+[\d,.]+/.test(t) && !/~|scoring|loading/.test(t), 90_000);
   if (!status.includes(ADAPTER)) problems.push(`${theme}: after switching ${ADAPTER} on in the panel the status bar reads ${JSON.stringify(status)}`);
-  await frame.waitForFunction(() => /\d/.test(document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? ""), undefined, { timeout: 90_000 }).catch(() => undefined);
-  const shown = await frame.evaluate((name) => ({
-    on: document.querySelector(`[data-adapter="${name}"]`)?.classList.contains("lora-on") ?? false,
-    base: document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? "",
-    with: document.querySelector('.lora-figures td[data-figure="with"]')?.textContent ?? "",
-    note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
-    mode: document.querySelector(".lora-mode")?.getAttribute("data-mode") ?? "",
-  }), ADAPTER);
+  await frame
+    .waitForFunction(() => /\d/.test(document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? ""), undefined, { timeout: 90_000 })
+    .catch(() => undefined);
+  const shown = await frame.evaluate(
+    (name) => ({
+      on: document.querySelector(`[data-adapter="${name}"]`)?.classList.contains("lora-on") ?? false,
+      base: document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? "",
+      with: document.querySelector('.lora-figures td[data-figure="with"]')?.textContent ?? "",
+      note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
+      mode: document.querySelector(".lora-mode")?.getAttribute("data-mode") ?? "",
+    }),
+    ADAPTER,
+  );
   // The KV-cache section says the cache was reset by the switch (a notice until the rescore, then "last reset").
   const resetShown = await frame
-    .waitForFunction(() => /adapter changed/.test(document.querySelector('vscode-collapsible[data-section="cache"]')?.textContent ?? ""), undefined, { timeout: 30_000 })
-    .then(() => true, () => false);
+    .waitForFunction(() => /adapter changed/.test(document.querySelector('vscode-collapsible[data-section="cache"]')?.textContent ?? ""), undefined, {
+      timeout: 30_000,
+    })
+    .then(
+      () => true,
+      () => false,
+    );
   if (!resetShown) problems.push(`${theme}: after switching ${ADAPTER} on in the panel the KV-cache section does not say "adapter changed"`);
   console.log(`${theme}: LoRA on from the panel: status ${JSON.stringify(status)}, panel ${JSON.stringify(shown)}, cache reset shown ${resetShown}`);
-  if (!shown.on || !/\d/.test(shown.base) || !/\d/.test(shown.with) || shown.base === shown.with) problems.push(`${theme}: with ${ADAPTER} on the LoRA section shows ${JSON.stringify(shown)}`);
+  if (!shown.on || !/\d/.test(shown.base) || !/\d/.test(shown.with) || shown.base === shown.with)
+    problems.push(`${theme}: with ${ADAPTER} on the LoRA section shows ${JSON.stringify(shown)}`);
   // An edit with the adapter on: the base figures of the new version come from the worker's scoreBase.
   const editor = page.locator(".monaco-editor .view-lines").first();
   await editor.click();
@@ -195,15 +217,22 @@ async function checkLora(page, frame, theme, slug, problems) {
   await page.keyboard.type("\nAdapters change the numbers.", { delay: 20 });
   const scoredBase = await frame
     .waitForFunction(() => /base scored in/.test(document.querySelector(".lora-comparison .caption")?.textContent ?? ""), undefined, { timeout: 90_000 })
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   const afterEdit = await frame.evaluate(() => ({
     base: document.querySelector('.lora-figures td[data-figure="base"]')?.textContent ?? "",
     with: document.querySelector('.lora-figures td[data-figure="with"]')?.textContent ?? "",
     note: document.querySelector(".lora-comparison .caption")?.textContent ?? "",
   }));
   console.log(`${theme}: LoRA after an edit: ${JSON.stringify(afterEdit)}`);
-  if (!scoredBase || !/\d/.test(afterEdit.base)) problems.push(`${theme}: after an edit with ${ADAPTER} on the LoRA section shows ${JSON.stringify(afterEdit)}`);
-  await frame.locator(".lora-comparison").scrollIntoViewIfNeeded().catch(() => undefined);
+  if (!scoredBase || !/\d/.test(afterEdit.base))
+    problems.push(`${theme}: after an edit with ${ADAPTER} on the LoRA section shows ${JSON.stringify(afterEdit)}`);
+  await frame
+    .locator(".lora-comparison")
+    .scrollIntoViewIfNeeded()
+    .catch(() => undefined);
   await page.screenshot({ path: path.join(outDir, `lora-${slug}.png`) });
 
   // Off again from the command palette: the panel's switch follows.
@@ -218,10 +247,16 @@ async function checkLora(page, frame, theme, slug, problems) {
   await page.locator('.quick-input-widget .monaco-button:has-text("OK")').click();
   const off = await frame
     .waitForFunction((name) => document.querySelector(`[data-adapter="${name}"]`)?.classList.contains("lora-on") === false, ADAPTER, { timeout: 60_000 })
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   const statusOff = await statusText(page, (t) => !t.includes(ADAPTER), 30_000);
   console.log(`${theme}: LoRA off from the palette: panel switch off ${off}, status ${JSON.stringify(statusOff)}`);
-  if (!off || statusOff.includes(ADAPTER)) problems.push(`${theme}: after switching ${ADAPTER} off from the palette the panel switch is ${off ? "off" : "on"} and the status bar reads ${JSON.stringify(statusOff)}`);
+  if (!off || statusOff.includes(ADAPTER))
+    problems.push(
+      `${theme}: after switching ${ADAPTER} off from the palette the panel switch is ${off ? "off" : "on"} and the status bar reads ${JSON.stringify(statusOff)}`,
+    );
 }
 
 async function main() {

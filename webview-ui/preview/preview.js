@@ -76,9 +76,10 @@ function loadTs(relativePath, modules = {}) {
   return module.exports;
 }
 
-const { documentStats, kvBytesBreakdown, RescoreHistory } = /** @type {typeof import("../../src/core/documentStats")} */ (
-  loadTs("src/core/documentStats.ts")
-);
+const surprisal = loadTs("src/core/surprisal.ts");
+const { documentStats } = /** @type {typeof import("../../src/core/documentStats")} */ (loadTs("src/core/documentStats.ts", { "./surprisal": surprisal }));
+const { kvBytesBreakdown } = /** @type {typeof import("../../src/core/kvBytes")} */ (loadTs("src/core/kvBytes.ts"));
+const { RescoreHistory } = /** @type {typeof import("../../src/core/rescoreHistory")} */ (loadTs("src/core/rescoreHistory.ts"));
 
 /** Just enough of `vscode` for the host's panelHtml(): Uri.joinPath. */
 const fakeVscode = {
@@ -143,7 +144,12 @@ function realData() {
     stats: cacheStats,
     reason: null,
     bytes: kvBytesBreakdown(model, tokensCached),
-    lastRescore: { tokensReused: last.tokensReused, tokensRecomputed: last.tokensRecomputed, millis: last.millis, fullRescoreMillisEstimate: last.fullRescoreMillisEstimate },
+    lastRescore: {
+      tokensReused: last.tokensReused,
+      tokensRecomputed: last.tokensRecomputed,
+      millis: last.millis,
+      fullRescoreMillisEstimate: last.fullRescoreMillisEstimate,
+    },
     history: [...history.records],
     historyTotals: history.aggregates(),
   };
@@ -163,11 +169,31 @@ function realData() {
 function sampleAdapters(document) {
   const modelsDir = "/home/user/.vscode/extensions/perplexity-lens/models/lens-gpt2-bpe4k/adapters";
   /** @type {(name: string, description: string) => AdapterRow} */
-  const adapter = (name, description) => ({ name, path: `${modelsDir}/${name}`, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description, enabled: false, scale: 1 });
-  const prose = { ...adapter("markdown-prose", "Markdown prose: READMEs, changelogs and documentation pages (.md) of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)"), enabled: true, scale: 0.75 };
+  const adapter = (name, description) => ({
+    name,
+    path: `${modelsDir}/${name}`,
+    rank: 8,
+    alpha: 16,
+    targetModules: ["q_proj", "v_proj"],
+    description,
+    enabled: false,
+    scale: 1,
+  });
+  const prose = {
+    ...adapter(
+      "markdown-prose",
+      "Markdown prose: READMEs, changelogs and documentation pages (.md) of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)",
+    ),
+    enabled: true,
+    scale: 0.75,
+  };
   const code = adapter("typescript-code", "TypeScript code: .ts sources of npm packages (LoRA r=8, alpha=16, trained 120 steps, 491520 tokens)");
   /** @type {(m: Metrics, factor: number) => PerplexityFigures} */
-  const figures = (m, factor) => ({ tokenPerplexity: m.tokenPerplexity === null ? null : m.tokenPerplexity * factor, bitsPerByte: m.bitsPerByte === null ? null : m.bitsPerByte + Math.log2(factor) / 4, scoredTokens: m.scoredTokens });
+  const figures = (m, factor) => ({
+    tokenPerplexity: m.tokenPerplexity === null ? null : m.tokenPerplexity * factor,
+    bitsPerByte: m.bitsPerByte === null ? null : m.bitsPerByte + Math.log2(factor) / 4,
+    scoredTokens: m.scoredTokens,
+  });
   return {
     type: "adapters",
     data: {
@@ -297,7 +323,11 @@ function syntheticOrRealData() {
     const total = 180 + Math.round(rescoreRandom() * 150);
     const recomputed = i === 0 || i === 15 ? total : Math.round(total * rescoreRandom() * 0.25);
     at += 900;
-    history.add("notes.md", { tokensReused: total - recomputed, tokensRecomputed: recomputed, millis: recomputed * 0.08 + 0.6, fullRescoreMillisEstimate: total * 0.08 + 0.6 }, at);
+    history.add(
+      "notes.md",
+      { tokensReused: total - recomputed, tokensRecomputed: recomputed, millis: recomputed * 0.08 + 0.6, fullRescoreMillisEstimate: total * 0.08 + 0.6 },
+      at,
+    );
   }
   const last = /** @type {RescoreRecord} */ (history.records[history.records.length - 1]);
   const tokensCached = 312;
@@ -325,7 +355,12 @@ function syntheticOrRealData() {
     stats: cacheStats,
     reason: null,
     bytes: kvBytesBreakdown(model, tokensCached),
-    lastRescore: { tokensReused: last.tokensReused, tokensRecomputed: last.tokensRecomputed, millis: last.millis, fullRescoreMillisEstimate: last.fullRescoreMillisEstimate },
+    lastRescore: {
+      tokensReused: last.tokensReused,
+      tokensRecomputed: last.tokensRecomputed,
+      millis: last.millis,
+      fullRescoreMillisEstimate: last.fullRescoreMillisEstimate,
+    },
     history: [...history.records],
     historyTotals: history.aggregates(),
   };
@@ -525,7 +560,9 @@ async function main() {
     const url = new URL(req.url ?? "/", origin);
     const pageMatch = /^\/(dark|light|hc)\/(data|reset|empty|silent)$/.exec(url.pathname);
     if (pageMatch) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(origin, /** @type {keyof typeof themes} */ (pageMatch[1]), /** @type {string} */ (pageMatch[2])));
+      res
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end(page(origin, /** @type {keyof typeof themes} */ (pageMatch[1]), /** @type {string} */ (pageMatch[2])));
       return;
     }
     const themeMatch = /^\/theme-(dark|light|hc)\.css$/.exec(url.pathname);
@@ -547,7 +584,16 @@ async function main() {
   const { chromium } = require("playwright-core");
   const browser = await chromium.launch({
     executablePath: await browserPath(),
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   const problems = [];
   const context = await browser.newContext({ viewport: { width: sidebarWidth, height: 900 }, deviceScaleFactor: 1 });
@@ -582,7 +628,11 @@ async function main() {
     // Also in parts of 800 px, which image viewers show without shrinking the text.
     const { width, height } = await tab.evaluate(() => ({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight }));
     for (let part = 0, y = 0; y < height; part++, y += 800) {
-      await tab.screenshot({ path: path.join(outDir, `${name}.part${part + 1}.png`), fullPage: true, clip: { x: 0, y, width, height: Math.min(800, height - y) } });
+      await tab.screenshot({
+        path: path.join(outDir, `${name}.part${part + 1}.png`),
+        fullPage: true,
+        clip: { x: 0, y, width, height: Math.min(800, height - y) },
+      });
     }
   }
 
@@ -639,7 +689,9 @@ async function main() {
     slider.dispatchEvent(new Event("input", { bubbles: true }));
     slider.dispatchEvent(new Event("change", { bubbles: true }));
   });
-  const loraPosts = (await wide.evaluate(() => /** @type {typeof window & { __posted: WebviewToExtMessage[] }} */ (window).__posted)).filter((m) => m.type === "setAdapter").map((m) => m.data);
+  const loraPosts = (await wide.evaluate(() => /** @type {typeof window & { __posted: WebviewToExtMessage[] }} */ (window).__posted))
+    .filter((m) => m.type === "setAdapter")
+    .map((m) => m.data);
   const switchedOn = loraPosts.find((m) => m.name === "typescript-code");
   const scaled = loraPosts.find((m) => m.name === "markdown-prose");
   if (!switchedOn || switchedOn.enabled !== true || switchedOn.scale !== 1 || !scaled || scaled.enabled !== true || scaled.scale !== 1.5) {

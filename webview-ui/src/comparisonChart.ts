@@ -25,8 +25,19 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
   const points = entries
     .map((entry, i) => ({ entry, i, bpb: entry.metrics.bitsPerByte, ppl: entry.metrics.tokenPerplexity, bpt: entry.metrics.bytesPerToken }))
     .filter((p): p is { entry: ComparisonEntry; i: number; bpb: number; ppl: number; bpt: number | null } => p.bpb !== null && p.ppl !== null && p.ppl > 0);
-  const label = points.length === 0 ? "No model was scored, so there is nothing to plot." : `Token perplexity against bits per byte: ${points.map((p) => `${p.entry.model.name} ${fixed(p.bpb, 3)} bits per byte, token perplexity ${significant(p.ppl, 4)}`).join("; ")}.`;
-  const svg = s("svg", { class: "chart comparison-chart", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, preserveAspectRatio: "xMinYMin meet" });
+  const label =
+    points.length === 0
+      ? "No model was scored, so there is nothing to plot."
+      : `Token perplexity against bits per byte: ${points.map((p) => `${p.entry.model.name} ${fixed(p.bpb, 3)} bits per byte, token perplexity ${significant(p.ppl, 4)}`).join("; ")}.`;
+  const svg = s("svg", {
+    class: "chart comparison-chart",
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": label,
+    preserveAspectRatio: "xMinYMin meet",
+  });
   if (points.length === 0) return svg;
 
   const xMax = niceCeiling(Math.max(...points.map((p) => p.bpb)) * 1.1);
@@ -48,7 +59,13 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
     svg.append(s("text", { class: "tick", x: x(value), y: top + plotHeight + 12, "text-anchor": "middle" }, fixed(value, tickDecimals)));
   }
   svg.append(s("text", { class: "axis-label", x: left + plotWidth / 2, y: height - 2, "text-anchor": "middle" }, "bits per byte (comparable)"));
-  svg.append(s("text", { class: "axis-label", x: 10, y: top + plotHeight / 2, "text-anchor": "middle", transform: `rotate(-90 10 ${top + plotHeight / 2})` }, "token perplexity"));
+  svg.append(
+    s(
+      "text",
+      { class: "axis-label", x: 10, y: top + plotHeight / 2, "text-anchor": "middle", transform: `rotate(-90 10 ${top + plotHeight / 2})` },
+      "token perplexity",
+    ),
+  );
 
   // Each tokenizer's curve through its point, inside the plot.
   const pplMin = 10 ** decadeMin;
@@ -81,9 +98,17 @@ export function comparisonChart(entries: readonly ComparisonEntry[], width: numb
       s(
         "g",
         undefined,
-        s("title", undefined, `${p.entry.model.name}: ${fixed(p.bpb, 3)} bits per byte, token perplexity ${significant(p.ppl, 4)}, ${fixed(p.bpt, 2)} bytes per token`),
+        s(
+          "title",
+          undefined,
+          `${p.entry.model.name}: ${fixed(p.bpb, 3)} bits per byte, token perplexity ${significant(p.ppl, 4)}, ${fixed(p.bpt, 2)} bytes per token`,
+        ),
         s("circle", { class: `cmp-point cmp-series-${p.i % 6}`, cx, cy, r: 4 }),
-        s("text", { class: "tick cmp-point-label", x: anchorEnd ? cx - 7 : cx + 7, y: labelY.get(p.i) ?? cy + 3, "text-anchor": anchorEnd ? "end" : "start" }, p.entry.model.name),
+        s(
+          "text",
+          { class: "tick cmp-point-label", x: anchorEnd ? cx - 7 : cx + 7, y: labelY.get(p.i) ?? cy + 3, "text-anchor": anchorEnd ? "end" : "start" },
+          p.entry.model.name,
+        ),
       ),
     );
   }

@@ -107,7 +107,10 @@ export class PanelApp {
       mounted.body.replaceChildren(mounted.section.render(this.data, this.context));
     } catch (error) {
       mounted.body.replaceChildren(h("p", { class: "warning" }, `This section could not be drawn: ${String(error)}`));
-      this.host.post({ type: "webviewError", data: { message: `section ${mounted.section.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` } });
+      this.host.post({
+        type: "webviewError",
+        data: { message: `section ${mounted.section.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` },
+      });
     }
   }
 

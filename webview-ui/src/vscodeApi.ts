@@ -2,11 +2,7 @@
  * The one wrapper around `acquireVsCodeApi` (which may be called only once per page): typed posting to
  * the extension and validated persistence with getState/setState.
  */
-import {
-  isPersistedPanelState,
-  type PersistedPanelState,
-  type WebviewToExtMessage,
-} from "../../src/protocol/webview";
+import { isPersistedPanelState, type PersistedPanelState, type WebviewToExtMessage } from "../../src/protocol/webview";
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

@@ -354,8 +354,10 @@ export function summarizeDiff(positions: readonly DiffPosition[]): DiffSummary {
 
   let caution: string | null = null;
   const only = `Only ${count} position${count === 1 ? "" : "s"}`;
-  if (count < FEWEST_FOR_UNCERTAINTY) caution = `${only}: uncertainties need at least ${FEWEST_FOR_UNCERTAINTY} (llama.cpp prints 0 for them), and llama.cpp prints no summary below ${FEWEST_FOR_LLAMA_CPP_SUMMARY}.`;
-  else if (count < FEWEST_FOR_LLAMA_CPP_SUMMARY) caution = `${only}: llama.cpp prints no summary below ${FEWEST_FOR_LLAMA_CPP_SUMMARY}, and the tail percentiles rest on a handful of values.`;
+  if (count < FEWEST_FOR_UNCERTAINTY)
+    caution = `${only}: uncertainties need at least ${FEWEST_FOR_UNCERTAINTY} (llama.cpp prints 0 for them), and llama.cpp prints no summary below ${FEWEST_FOR_LLAMA_CPP_SUMMARY}.`;
+  else if (count < FEWEST_FOR_LLAMA_CPP_SUMMARY)
+    caution = `${only}: llama.cpp prints no summary below ${FEWEST_FOR_LLAMA_CPP_SUMMARY}, and the tail percentiles rest on a handful of values.`;
 
   return { positions: count, skippedPositions, problem: null, caution, perplexity, klDivergence, tokenProbability, sameTop: sameTopSummary };
 }
@@ -395,7 +397,10 @@ function logSumExp(row: ArrayLike<number>): number {
  */
 export function klDivergence(baselineRow: ArrayLike<number>, candidateRow: ArrayLike<number>): KlDivergenceResult {
   if (baselineRow.length !== candidateRow.length) {
-    return { value: null, problem: `The rows have different lengths (${baselineRow.length} and ${candidateRow.length}), so they are not over the same vocabulary.` };
+    return {
+      value: null,
+      problem: `The rows have different lengths (${baselineRow.length} and ${candidateRow.length}), so they are not over the same vocabulary.`,
+    };
   }
   if (baselineRow.length === 0) return { value: null, problem: "The rows are empty." };
   const bad = checkRow(baselineRow, "baseline") ?? checkRow(candidateRow, "candidate");

@@ -139,7 +139,8 @@ export interface RequestPlan {
 function checkIds(ids: readonly number[], what: string): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) throw new LoglikelihoodError(`Token ${i} of the ${what} is ${String(id)}, not a token id (a non-negative integer).`);
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0)
+      throw new LoglikelihoodError(`Token ${i} of the ${what} is ${String(id)}, not a token id (a non-negative integer).`);
   }
 }
 
@@ -149,7 +150,8 @@ function checkIds(ids: readonly number[], what: string): void {
  * `contextIds` is `[prefixId]`, as lm-eval gives an empty context.
  */
 export function planRequest(contextIds: readonly number[], continuationIds: readonly number[], maxLength: number, prefixId: number): RequestPlan {
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new LoglikelihoodError(`The maximum length must be a positive whole number of tokens, not ${String(maxLength)}.`);
+  if (!Number.isInteger(maxLength) || maxLength < 1)
+    throw new LoglikelihoodError(`The maximum length must be a positive whole number of tokens, not ${String(maxLength)}.`);
   if (!Number.isInteger(prefixId) || prefixId < 0) throw new LoglikelihoodError(`The prefix token id must be a non-negative integer, not ${String(prefixId)}.`);
   checkIds(contextIds, "context");
   checkIds(continuationIds, "continuation");
@@ -308,12 +310,25 @@ export function planPrefixBatches(plans: readonly RequestPlan[], options: Prefix
  * [batch.prefixOutputsFrom, sharedPrefixLength)) and those of its own run (one per `runIds` token). The result, one
  * per target token, is what {@link collectResult} takes.
  */
-export function entryScoredOutputs<T>(batch: PrefixBatch, entry: PrefixBatchEntry, plan: RequestPlan, prefixOutputs: readonly T[], runOutputs: readonly T[]): T[] {
+export function entryScoredOutputs<T>(
+  batch: PrefixBatch,
+  entry: PrefixBatchEntry,
+  plan: RequestPlan,
+  prefixOutputs: readonly T[],
+  runOutputs: readonly T[],
+): T[] {
   const keptPrefix = batch.sharedPrefixLength - batch.prefixOutputsFrom;
-  if (prefixOutputs.length !== keptPrefix) throw new LoglikelihoodError(`The prefix run gave ${prefixOutputs.length} kept outputs; the batch keeps ${keptPrefix}.`);
-  if (runOutputs.length !== entry.runIds.length) throw new LoglikelihoodError(`Request ${entry.request}'s run gave ${runOutputs.length} outputs for ${entry.runIds.length} tokens.`);
-  const window = prefixOutputs.slice(Math.max(0, plan.scoredFrom - batch.prefixOutputsFrom)).concat(runOutputs.slice(Math.max(0, plan.scoredFrom - batch.sharedPrefixLength)));
-  if (window.length !== plan.targetIds.length) throw new LoglikelihoodError(`Request ${entry.request} does not belong to this batch (it gives ${window.length} scored outputs for ${plan.targetIds.length} targets).`);
+  if (prefixOutputs.length !== keptPrefix)
+    throw new LoglikelihoodError(`The prefix run gave ${prefixOutputs.length} kept outputs; the batch keeps ${keptPrefix}.`);
+  if (runOutputs.length !== entry.runIds.length)
+    throw new LoglikelihoodError(`Request ${entry.request}'s run gave ${runOutputs.length} outputs for ${entry.runIds.length} tokens.`);
+  const window = prefixOutputs
+    .slice(Math.max(0, plan.scoredFrom - batch.prefixOutputsFrom))
+    .concat(runOutputs.slice(Math.max(0, plan.scoredFrom - batch.sharedPrefixLength)));
+  if (window.length !== plan.targetIds.length)
+    throw new LoglikelihoodError(
+      `Request ${entry.request} does not belong to this batch (it gives ${window.length} scored outputs for ${plan.targetIds.length} targets).`,
+    );
   return window;
 }
 

@@ -139,7 +139,10 @@ function notFallingSentence(variable: ScalingVariable, slope: number): string {
 // ---------------------------------------------------------------------------------------------------- L = (x_c / x)^α
 
 /** Ordinary least squares y = a + b t with its residual sum of squares and the centred sums. */
-function ordinaryLeastSquares(t: readonly number[], y: readonly number[]): { a: number; b: number; tMean: number; yMean: number; stt: number; ssr: number; sst: number } {
+function ordinaryLeastSquares(
+  t: readonly number[],
+  y: readonly number[],
+): { a: number; b: number; tMean: number; yMean: number; stt: number; ssr: number; sst: number } {
   const n = t.length;
   let tMean = 0;
   let yMean = 0;
@@ -183,7 +186,8 @@ export function fitPowerLaw(points: readonly ScalingPoint[], variable: ScalingVa
   if (!(alpha > 0)) return failed("powerLaw", variable, n, risingSentence(variable, alpha));
   const logScale = -fit.a / fit.b;
   const scale = Math.exp(logScale);
-  if (!Number.isFinite(scale)) return failed("powerLaw", variable, n, `The fitted ${scaleName(variable)} = e^${logScale.toPrecision(4)} is beyond floating-point range.`);
+  if (!Number.isFinite(scale))
+    return failed("powerLaw", variable, n, `The fitted ${scaleName(variable)} = e^${logScale.toPrecision(4)} is beyond floating-point range.`);
 
   let alphaError: number | null = null;
   let logScaleError: number | null = null;
@@ -368,7 +372,8 @@ export function fitPowerLawWithIrreducibleLoss(points: readonly ScalingPoint[], 
   const part = profile(logAlpha);
   if (!(part.b > 0)) return failed("irreducible", variable, n, notFallingSentence(variable, trend.b));
   const coefficient = part.b * Math.exp(alpha * logRef);
-  if (!Number.isFinite(coefficient)) return failed("irreducible", variable, n, `The fitted coefficient A = B · ${variable}_ref^α is beyond floating-point range.`);
+  if (!Number.isFinite(coefficient))
+    return failed("irreducible", variable, n, `The fitted coefficient A = B · ${variable}_ref^α is beyond floating-point range.`);
 
   // Standard errors from the Jacobian at the optimum.
   const columns: number[][] = [];
@@ -434,7 +439,10 @@ export function predictLoss(fit: PowerLawResult | IrreducibleLossResult, x: numb
   if (fit.problem !== null) return { loss: null, extrapolated: false, problem: fit.problem };
   if (!Number.isFinite(x) || x <= 0) return { loss: null, extrapolated: false, problem: `${fit.variable} = ${x} is not a positive number.` };
   const extrapolated = x < fit.range.min || x > fit.range.max;
-  const loss = fit.form === "powerLaw" ? Math.exp(fit.alpha * (Math.log(fit.scale) - Math.log(x))) : fit.irreducible + Math.exp(Math.log(fit.coefficient) - fit.alpha * Math.log(x));
+  const loss =
+    fit.form === "powerLaw"
+      ? Math.exp(fit.alpha * (Math.log(fit.scale) - Math.log(x)))
+      : fit.irreducible + Math.exp(Math.log(fit.coefficient) - fit.alpha * Math.log(x));
   if (!Number.isFinite(loss)) return { loss: null, extrapolated, problem: `The fitted loss at ${fit.variable} = ${x} is beyond floating-point range.` };
   return { loss, extrapolated, problem: null };
 }
@@ -453,7 +461,10 @@ export interface TrainingRun {
 
 /** Points for L(N), L(D) or L(C) from training runs (C = trainingCompute(N, D)). */
 export function scalingPoints(runs: readonly TrainingRun[], variable: ScalingVariable): ScalingPoint[] {
-  return runs.map((run) => ({ x: variable === "N" ? run.parameters : variable === "D" ? run.tokens : trainingCompute(run.parameters, run.tokens), loss: run.loss }));
+  return runs.map((run) => ({
+    x: variable === "N" ? run.parameters : variable === "D" ? run.tokens : trainingCompute(run.parameters, run.tokens),
+    loss: run.loss,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------------- per token
@@ -486,7 +497,8 @@ export function perTokenScaling(members: readonly ScalingMember[]): PerTokenScal
   for (let m = 0; m < members.length; m++) {
     const member = members[m]!;
     if (!Number.isFinite(member.parameters) || member.parameters <= 0) return none(`Model ${m} has N = ${member.parameters}, but N must be positive.`);
-    if (member.logprobs.length !== first.logprobs.length) return none(`Model ${m} has ${member.logprobs.length} tokens and model 0 has ${first.logprobs.length}; they must score the same tokens.`);
+    if (member.logprobs.length !== first.logprobs.length)
+      return none(`Model ${m} has ${member.logprobs.length} tokens and model 0 has ${first.logprobs.length}; they must score the same tokens.`);
     if (member.tokenIds !== undefined && first.tokenIds !== undefined) {
       if (member.tokenIds.length !== first.tokenIds.length || member.tokenIds.some((id, i) => id !== first.tokenIds![i])) {
         return none(`Model ${m} scored different token ids from model 0; the models must share a tokenizer and a text.`);

@@ -83,14 +83,19 @@ export function resolveAdapterDir(selection: { name: string; path?: string }, mo
     return dir;
   }
   if (selection.name === "" || selection.name.includes("/") || selection.name.includes("\\") || selection.name === "." || selection.name === "..") {
-    throw new LoraError(`"${selection.name}" is not an adapter name (a folder name under the model's ${MODEL_ADAPTERS_FOLDER}/ is expected; give a path for other folders).`);
+    throw new LoraError(
+      `"${selection.name}" is not an adapter name (a folder name under the model's ${MODEL_ADAPTERS_FOLDER}/ is expected; give a path for other folders).`,
+    );
   }
   const candidates = [modelAdaptersDir(modelDir), ...extraDirs.map((d) => path.resolve(d))];
   for (const root of candidates) {
     const dir = path.join(root, selection.name);
     if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) return dir;
   }
-  const known = listAdapters(modelDir, extraDirs.filter((d) => fs.existsSync(d))).adapters.map((a) => a.name);
+  const known = listAdapters(
+    modelDir,
+    extraDirs.filter((d) => fs.existsSync(d)),
+  ).adapters.map((a) => a.name);
   throw new LoraError(
     `There is no adapter "${selection.name}" in ${candidates.join(" or ")} (${known.length > 0 ? `available: ${known.join(", ")}` : "no adapters are there"}).`,
   );

@@ -60,7 +60,11 @@ export class LoraAdapterState {
    * (false when the same adapters at the same scales are set again, or only scale-0 ones come and go: cached keys and
    * values then stay valid). Throws LoraError, changing nothing.
    */
-  async set(selections: readonly AdapterSelection[], model: OnnxCausalLm, extraDirs: readonly string[] = []): Promise<{ model: OnnxCausalLm; result: AdapterSetResult; weightsChanged: boolean }> {
+  async set(
+    selections: readonly AdapterSelection[],
+    model: OnnxCausalLm,
+    extraDirs: readonly string[] = [],
+  ): Promise<{ model: OnnxCausalLm; result: AdapterSetResult; weightsChanged: boolean }> {
     for (const s of selections) {
       if (!Number.isFinite(s.scale)) throw new LoraError(`Adapter "${s.name}" has a scale that is not a finite number.`);
     }

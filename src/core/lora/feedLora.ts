@@ -109,7 +109,9 @@ export class FeedLoraApplier implements LoraApplier {
       const outF = parts[0]!.module.outFeatures;
       for (const p of parts) {
         if (p.module.inFeatures !== inF || p.module.outFeatures !== outF) {
-          throw new LoraError(`The active adapters disagree on the shape of ${p.module.path} (${inF} → ${outF} and ${p.module.inFeatures} → ${p.module.outFeatures}).`);
+          throw new LoraError(
+            `The active adapters disagree on the shape of ${p.module.path} (${inF} → ${outF} and ${p.module.inFeatures} → ${p.module.outFeatures}).`,
+          );
         }
       }
       const rank = parts.reduce((sum, p) => sum + p.module.rank, 0);

@@ -59,7 +59,8 @@ export function parseModelBytes(bytes: Uint8Array, source: LoraModelSource): Onn
   try {
     return parseOnnxModel(bytes);
   } catch (e) {
-    if (e instanceof OnnxParseError) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: ${source.onnxPath} could not be parsed (${e.message}).`);
+    if (e instanceof OnnxParseError)
+      throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: ${source.onnxPath} could not be parsed (${e.message}).`);
     throw e;
   }
 }

@@ -81,7 +81,8 @@ export function findLinearWeights(graph: OnnxGraph): LinearWeight[] {
   };
   const storage = (init: OnnxInitializer): string | null => {
     if (init.external) return `is stored in external data, which the merge path cannot patch`;
-    if (init.dataType !== FLOAT32) return `is ${describeType(init)}, and only float32 weights can be merged into (quantized or half-precision models need an export with LoRA inputs)`;
+    if (init.dataType !== FLOAT32)
+      return `is ${describeType(init)}, and only float32 weights can be merged into (quantized or half-precision models need an export with LoRA inputs)`;
     if (init.rawData === null) return `is not stored as raw_data`;
     return null;
   };
@@ -136,10 +137,13 @@ export class MergeLoraApplier implements LoraApplier {
   ) {
     const external = allInitializers(proto.graph).find((i) => i.external);
     if (external !== undefined) {
-      throw new LoraError(`LoRA adapters cannot be merged into ${source.name}: it keeps its weights in external data (${external.name}), which a session rebuilt from patched bytes cannot read (export it as one file, or with LoRA inputs).`);
+      throw new LoraError(
+        `LoRA adapters cannot be merged into ${source.name}: it keeps its weights in external data (${external.name}), which a session rebuilt from patched bytes cannot read (export it as one file, or with LoRA inputs).`,
+      );
     }
     this.weights = findLinearWeights(proto.graph);
-    if (this.weights.length === 0) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: its graph has neither LoRA inputs nor MatMul/Gemm weights to merge into.`);
+    if (this.weights.length === 0)
+      throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: its graph has neither LoRA inputs nor MatMul/Gemm weights to merge into.`);
   }
 
   /** The weight `module` of adapter `name` adapts; throws when there is none, several, or it cannot be patched. */
@@ -153,12 +157,21 @@ export class MergeLoraApplier implements LoraApplier {
       best = score;
       if (!found.some((f) => f.initializer === w.initializer)) found.push(w);
     }
-    if (found.length === 0) throw new LoraError(`Adapter "${name}" adapts ${module.path}, which matches no weight of ${this.source.name} (neither an initializer ${module.path}.weight nor a MatMul/Gemm node named after it).`);
+    if (found.length === 0)
+      throw new LoraError(
+        `Adapter "${name}" adapts ${module.path}, which matches no weight of ${this.source.name} (neither an initializer ${module.path}.weight nor a MatMul/Gemm node named after it).`,
+      );
     if (found.length > 1) {
-      throw new LoraError(`Adapter "${name}": ${module.path} matches several weights of ${this.source.name} (${found.slice(0, 3).map((f) => f.initializer.name).join(", ")}), so it is not clear which to merge into.`);
+      throw new LoraError(
+        `Adapter "${name}": ${module.path} matches several weights of ${this.source.name} (${found
+          .slice(0, 3)
+          .map((f) => f.initializer.name)
+          .join(", ")}), so it is not clear which to merge into.`,
+      );
     }
     const w = found[0]!;
-    if (w.unpatchable !== null) throw new LoraError(`Adapter "${name}" cannot be merged into ${this.source.name}: the weight ${w.initializer.name} of ${module.path} ${w.unpatchable}.`);
+    if (w.unpatchable !== null)
+      throw new LoraError(`Adapter "${name}" cannot be merged into ${this.source.name}: the weight ${w.initializer.name} of ${module.path} ${w.unpatchable}.`);
     const expected = w.layout === "out_in" ? [module.outFeatures, module.inFeatures] : [module.inFeatures, module.outFeatures];
     if (w.initializer.dims[0] !== expected[0] || w.initializer.dims[1] !== expected[1]) {
       throw new LoraError(
@@ -228,7 +241,11 @@ export class MergeLoraApplier implements LoraApplier {
     try {
       // The rebuilt session computes statistics the way the replaced one did (fused into the graph or not), so the
       // engine's scoring path stays valid.
-      const sessionOptions = { threads: this.source.threads, fuseStatistics: current.signature.fusedStats, ...(this.source.logger ? { logger: this.source.logger } : {}) };
+      const sessionOptions = {
+        threads: this.source.threads,
+        fuseStatistics: current.signature.fusedStats,
+        ...(this.source.logger ? { logger: this.source.logger } : {}),
+      };
       model = await OnnxCausalLm.load(bytes, this.source.spec, sessionOptions, file);
       const probe = await model.forward([0], null);
       probe.logits?.dispose();

@@ -100,8 +100,10 @@ export function readPeftConfig(dir: string, name: string): PeftAdapterConfig {
   const alpha = c["lora_alpha"] ?? r;
   if (typeof alpha !== "number" || !Number.isFinite(alpha)) throw new LoraError(`${label}: ${file} has a non-numeric "lora_alpha" ${JSON.stringify(alpha)}.`);
   const targets = c["target_modules"];
-  const targetModules = typeof targets === "string" ? targets : Array.isArray(targets) && targets.every((t) => typeof t === "string") ? (targets as string[]) : null;
-  if (targetModules === null || targetModules.length === 0) throw new LoraError(`${label}: ${file} needs "target_modules" (a list of module names or a regular expression).`);
+  const targetModules =
+    typeof targets === "string" ? targets : Array.isArray(targets) && targets.every((t) => typeof t === "string") ? (targets as string[]) : null;
+  if (targetModules === null || targetModules.length === 0)
+    throw new LoraError(`${label}: ${file} needs "target_modules" (a list of module names or a regular expression).`);
   if (typeof targetModules === "string") {
     try {
       new RegExp(targetModules);
@@ -173,7 +175,8 @@ export function loadPeftAdapter(dir: string, name = path.basename(dir)): PeftAda
   for (const key of tensors.entries.keys()) {
     if (/\.lora_embedding_[AB]\b/.test(key)) throw new LoraError(`${label} adapts an embedding (${key}); only linear layers can be applied.`);
     if (key.includes(".lora_magnitude_vector")) throw new LoraError(`${label} is a DoRA adapter (${key}), which Perplexity Lens cannot apply.`);
-    if (key.includes(".modules_to_save.")) throw new LoraError(`${label} also saves whole trained modules (${key}, modules_to_save), which Perplexity Lens cannot apply.`);
+    if (key.includes(".modules_to_save."))
+      throw new LoraError(`${label} also saves whole trained modules (${key}, modules_to_save), which Perplexity Lens cannot apply.`);
     const m = KEY_RE.exec(key);
     if (m === null) throw new LoraError(`${label}: ${weightsFile} holds ${key}, which is not a LoRA tensor (expected ….lora_A.weight / ….lora_B.weight).`);
     const modulePath = m[1]!;
@@ -185,17 +188,21 @@ export function loadPeftAdapter(dir: string, name = path.basename(dir)): PeftAda
 
   const modules: LoraModuleWeights[] = [];
   for (const [modulePath, pair] of halves) {
-    if (pair.A === undefined || pair.B === undefined) throw new LoraError(`${label} has lora_${pair.A === undefined ? "B" : "A"} but no lora_${pair.A === undefined ? "A" : "B"} for ${modulePath}.`);
+    if (pair.A === undefined || pair.B === undefined)
+      throw new LoraError(`${label} has lora_${pair.A === undefined ? "B" : "A"} but no lora_${pair.A === undefined ? "A" : "B"} for ${modulePath}.`);
     if (!isTargetModule(config.targetModules, modulePath)) {
       throw new LoraError(`${label} has weights for ${modulePath}, which is not among its target_modules (${JSON.stringify(config.targetModules)}).`);
     }
     const a = tensors.entries.get(pair.A)!;
     const b = tensors.entries.get(pair.B)!;
-    if (a.shape.length !== 2 || b.shape.length !== 2) throw new LoraError(`${label}: ${pair.A} and ${pair.B} must be matrices, not shapes ${JSON.stringify(a.shape)} and ${JSON.stringify(b.shape)}.`);
+    if (a.shape.length !== 2 || b.shape.length !== 2)
+      throw new LoraError(`${label}: ${pair.A} and ${pair.B} must be matrices, not shapes ${JSON.stringify(a.shape)} and ${JSON.stringify(b.shape)}.`);
     const [rankA, inFeatures] = a.shape as [number, number];
     const [outFeatures, rankB] = b.shape as [number, number];
     if (rankA !== config.r || rankB !== config.r) {
-      throw new LoraError(`${label}: ${modulePath} has rank ${rankA !== config.r ? rankA : rankB} (lora_A ${JSON.stringify(a.shape)}, lora_B ${JSON.stringify(b.shape)}) but ${ADAPTER_CONFIG_FILE} says r = ${config.r}.`);
+      throw new LoraError(
+        `${label}: ${modulePath} has rank ${rankA !== config.r ? rankA : rankB} (lora_A ${JSON.stringify(a.shape)}, lora_B ${JSON.stringify(b.shape)}) but ${ADAPTER_CONFIG_FILE} says r = ${config.r}.`,
+      );
     }
     let A: Float32Array;
     let B: Float32Array;
@@ -205,8 +212,12 @@ export function loadPeftAdapter(dir: string, name = path.basename(dir)): PeftAda
     } catch (e) {
       throw new LoraError(`${label}: ${(e as Error).message}`);
     }
-    for (const [values, key] of [[A, pair.A], [B, pair.B]] as const) {
-      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw new LoraError(`${label}: ${key} contains a non-finite value (NaN or infinity).`);
+    for (const [values, key] of [
+      [A, pair.A],
+      [B, pair.B],
+    ] as const) {
+      for (let i = 0; i < values.length; i++)
+        if (!Number.isFinite(values[i]!)) throw new LoraError(`${label}: ${key} contains a non-finite value (NaN or infinity).`);
     }
     const module = modulePath.slice(modulePath.lastIndexOf(".") + 1);
     modules.push({ path: modulePath, module, layer: layerOf(modulePath), rank: config.r, inFeatures, outFeatures, A, B });

@@ -59,9 +59,7 @@ export function isCjkCodePoint(cp: number): boolean {
   );
 }
 
-const ASCII_FOLDS: ReadonlyArray<readonly number[]> = Array.from({ length: 128 }, (_, c) => [
-  c >= 0x41 && c <= 0x5a ? c + 0x20 : c,
-]);
+const ASCII_FOLDS: ReadonlyArray<readonly number[]> = Array.from({ length: 128 }, (_, c) => [c >= 0x41 && c <= 0x5a ? c + 0x20 : c]);
 const FOLD_CACHE = new Map<number, readonly number[]>();
 const FOLD_CACHE_LIMIT = 65536;
 const COMBINING_MARKS = /\p{M}/gu;

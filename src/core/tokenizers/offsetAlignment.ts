@@ -22,7 +22,6 @@
 import { Utf8ChunkDecoder } from "./utf8";
 import { foldCodePoint, isBertPunctuation, isCjkCodePoint, isDroppedCharacter, isJsWhitespaceUnit, isWhitespaceCodePoint } from "./characterTables";
 
-
 /** What one token stands for. */
 export interface TokenSurface {
   /** UTF-8 bytes of the (normalized) text this token stands for; may be a fragment of a character. */
@@ -47,11 +46,7 @@ const RESYNC_TOKEN_LOOKAHEAD = 8;
 const REPLACEMENT_CHARACTER = 0xfffd;
 
 /** UTF-16 [start, end) of each token in `text`. */
-export function alignTokenOffsets(
-  text: string,
-  surfaces: readonly TokenSurface[],
-  unknownSpanRule: UnknownSpanRule,
-): Array<[number, number]> {
+export function alignTokenOffsets(text: string, surfaces: readonly TokenSurface[], unknownSpanRule: UnknownSpanRule): Array<[number, number]> {
   const tokenCount = surfaces.length;
   const offsets: Array<[number, number]> = new Array(tokenCount);
   if (tokenCount === 0) return offsets;

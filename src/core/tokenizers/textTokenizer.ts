@@ -7,14 +7,7 @@
 
 import { Tokenizer } from "@huggingface/tokenizers";
 import { alignTokenOffsets, type TokenSurface, type UnknownSpanRule } from "./offsetAlignment";
-import {
-  describeFamily,
-  detectTokenizerFamily,
-  isJsonObject,
-  vocabularyTokenBytes,
-  type JsonObject,
-  type TokenizerFamily,
-} from "./tokenizerFamily";
+import { describeFamily, detectTokenizerFamily, isJsonObject, vocabularyTokenBytes, type JsonObject, type TokenizerFamily } from "./tokenizerFamily";
 import { decodeCompleteCharacters, utf8Encode } from "./utf8";
 
 export interface EncodedText {
@@ -230,8 +223,7 @@ function choosePrefixToken(tokenizer: Tokenizer, tokenizerJson: JsonObject, conf
   };
   const addsBos = config.add_bos_token;
   if (addsBos === true) {
-    const bos =
-      resolve(configTokenContent(config.bos_token), "bos") ?? resolve(postProcessorLeadingToken(tokenizerJson.post_processor), "bos");
+    const bos = resolve(configTokenContent(config.bos_token), "bos") ?? resolve(postProcessorLeadingToken(tokenizerJson.post_processor), "bos");
     if (bos !== null) return bos;
   } else if (addsBos === undefined) {
     const bos = resolve(postProcessorLeadingToken(tokenizerJson.post_processor), "bos");

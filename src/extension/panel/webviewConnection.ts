@@ -1,10 +1,5 @@
 import * as vscode from "vscode";
-import {
-  describeInvalidMessage,
-  isWebviewToExtMessage,
-  type ExtToWebviewMessage,
-  type WebviewToExtMessage,
-} from "../../protocol/webview";
+import { describeInvalidMessage, isWebviewToExtMessage, type ExtToWebviewMessage, type WebviewToExtMessage } from "../../protocol/webview";
 
 /**
  * One webview showing the panel (the side-bar view or an editor tab). Holds back every post until the

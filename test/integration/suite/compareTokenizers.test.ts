@@ -51,7 +51,10 @@ describe("Compare Tokenizers", () => {
     const frame = { frame: "fake.html" };
     assert.ok(await ui.waitFor(".cmp-table", { ...frame, timeoutMs: 30_000 }), "the comparison table did not render");
     const verdict = await ui.query(".verdict", frame);
-    assert.ok(verdict.some((v) => v.text.includes("bits per byte")), `verdict: ${verdict.map((v) => v.text).join(" | ")}`);
+    assert.ok(
+      verdict.some((v) => v.text.includes("bits per byte")),
+      `verdict: ${verdict.map((v) => v.text).join(" | ")}`,
+    );
     const heads = await ui.query(".cmp-column-head strong", frame);
     assert.deepStrictEqual(heads.map((h) => h.text).slice(0, 2), ["lens-gpt2-bpe4k", "lens-gpt2-byte"]);
     const tokens = await ui.query(".cmp-column:nth-child(2) .cmp-token", { ...frame, limit: 5, styles: ["background-color"] });

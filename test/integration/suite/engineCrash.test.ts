@@ -8,7 +8,6 @@ import * as assert from "assert";
 import * as vscode from "vscode";
 import { ui, skipWithoutUi, notificationWith, settledStatus, activateExtension, workspaceFile } from "../uiBridge";
 
-
 interface LensTestHooks {
   simulateEngineCrash(): boolean;
 }

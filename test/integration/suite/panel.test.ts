@@ -40,15 +40,23 @@ describe("the panel", () => {
     await ui.runCommand("Perplexity Lens: Show Panel");
     assert.ok(await ui.waitFor('vscode-collapsible[data-section="cache"]', { ...IN_WEBVIEW, timeoutMs: 60_000 }), "the panel did not render");
 
-    const model = await ui.until("the model section", async () => {
-      const t = await sectionText("model");
-      return /lens-gpt2-bpe4k/.test(t) ? t : undefined;
-    }, 60_000);
+    const model = await ui.until(
+      "the model section",
+      async () => {
+        const t = await sectionText("model");
+        return /lens-gpt2-bpe4k/.test(t) ? t : undefined;
+      },
+      60_000,
+    );
     assert.match(model, /LoRA/);
-    const cache = await ui.until("the cache section", async () => {
-      const t = await sectionText("cache");
-      return /tokens cached/.test(t) ? t : undefined;
-    }, 60_000);
+    const cache = await ui.until(
+      "the cache section",
+      async () => {
+        const t = await sectionText("cache");
+        return /tokens cached/.test(t) ? t : undefined;
+      },
+      60_000,
+    );
     assert.match(cache, /hit rate/);
     const document = await sectionText("document");
     assert.ok(document.trim().length > 0, "the document section is empty");
@@ -63,10 +71,14 @@ describe("the panel", () => {
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
     await settledStatus();
     await vscode.commands.executeCommand("perplexityLens.showPanel");
-    const before = await ui.until("the cache section", async () => {
-      const t = await sectionText("cache");
-      return /reused/.test(t) ? t : undefined;
-    }, 60_000);
+    const before = await ui.until(
+      "the cache section",
+      async () => {
+        const t = await sectionText("cache");
+        return /reused/.test(t) ? t : undefined;
+      },
+      60_000,
+    );
     const reusedBefore = reusedTokens(before);
 
     // Type at the end of the document, as a user would, then rescore.
@@ -78,11 +90,15 @@ describe("the panel", () => {
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
     await settledStatus();
 
-    const after = await ui.until("more reused tokens in the cache section", async () => {
-      const t = await sectionText("cache");
-      const n = reusedTokens(t);
-      return n > (Number.isNaN(reusedBefore) ? 0 : reusedBefore) ? t : undefined;
-    }, 60_000);
+    const after = await ui.until(
+      "more reused tokens in the cache section",
+      async () => {
+        const t = await sectionText("cache");
+        const n = reusedTokens(t);
+        return n > (Number.isNaN(reusedBefore) ? 0 : reusedBefore) ? t : undefined;
+      },
+      60_000,
+    );
     await ui.screenshot("panel-after-edit");
     assert.ok(reusedTokens(after) > 0, after);
   });

@@ -8,7 +8,6 @@ import * as assert from "assert";
 import * as vscode from "vscode";
 import { ui, skipWithoutUi, notificationWith, activateExtension, STATUS_ITEM } from "../uiBridge";
 
-
 async function openUntitled(content: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument({ language: "markdown", content });
   return vscode.window.showTextDocument(doc);

@@ -98,10 +98,14 @@ describe("Score Document in the editor", () => {
     const doc = await vscode.workspace.openTextDocument(file);
     const editor = await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand("perplexityLens.scoreDocument");
-    await ui.until("the perplexity in the status bar", async () => {
-      const items = await ui.query(STATUS_ITEM);
-      return items[0] && parseStatus(items[0].text) && !/~/.test(items[0].text) ? true : undefined;
-    }, 180_000);
+    await ui.until(
+      "the perplexity in the status bar",
+      async () => {
+        const items = await ui.query(STATUS_ITEM);
+        return items[0] && parseStatus(items[0].text) && !/~/.test(items[0].text) ? true : undefined;
+      },
+      180_000,
+    );
 
     // A token of the garbled line, as the command line splits it.
     const offset = doc.getText().indexOf("blorp");
@@ -112,11 +116,15 @@ describe("Score Document in the editor", () => {
     editor.selection = new vscode.Selection(position, position);
     // What a keyboard user does (Ctrl+K Ctrl+I); a mouse hover shows the same widget.
     await vscode.commands.executeCommand("editor.action.showHover");
-    const hover = await ui.until("the Perplexity Lens hover", async () => {
-      const h = await ui.query(".monaco-hover .hover-contents, .monaco-hover .rendered-markdown", { limit: 20 });
-      const text = h.map((x) => x.text).join("\n");
-      return /Perplexity Lens/.test(text) ? text : undefined;
-    }, 30_000);
+    const hover = await ui.until(
+      "the Perplexity Lens hover",
+      async () => {
+        const h = await ui.query(".monaco-hover .hover-contents, .monaco-hover .rendered-markdown", { limit: 20 });
+        const text = h.map((x) => x.text).join("\n");
+        return /Perplexity Lens/.test(text) ? text : undefined;
+      },
+      30_000,
+    );
     await ui.screenshot("token-hover");
     const shown = token.logprob.toFixed(3).replace("-", "\u2212");
     assert.ok(hover.includes(shown), `hover does not show log p ${shown} of ${JSON.stringify(token.text)}:\n${hover}`);

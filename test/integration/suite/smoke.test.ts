@@ -8,7 +8,6 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { ui, skipWithoutUi, EXTENSION_ID } from "../uiBridge";
 
-
 /** Minimal protobuf writer, enough for the one-node ONNX model below. */
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -25,14 +24,8 @@ const str = (field: number, s: string): number[] => bytes(field, [...Buffer.from
 
 /** An ONNX model `y = Neg(x)` on float[3] (ModelProto, opset 13), written by hand. */
 function negModel(): Uint8Array {
-  const tensor3 = (name: string): number[] =>
-    [...str(1, name), ...bytes(2, bytes(1, [...num(1, 1 /* FLOAT */), ...bytes(2, bytes(1, num(1, 3)))]))];
-  const graph = [
-    ...bytes(1, [...str(1, "x"), ...str(2, "y"), ...str(4, "Neg")]),
-    ...str(2, "smoke"),
-    ...bytes(11, tensor3("x")),
-    ...bytes(12, tensor3("y")),
-  ];
+  const tensor3 = (name: string): number[] => [...str(1, name), ...bytes(2, bytes(1, [...num(1, 1 /* FLOAT */), ...bytes(2, bytes(1, num(1, 3)))]))];
+  const graph = [...bytes(1, [...str(1, "x"), ...str(2, "y"), ...str(4, "Neg")]), ...str(2, "smoke"), ...bytes(11, tensor3("x")), ...bytes(12, tensor3("y"))];
   return Uint8Array.from([...num(1, 8), ...bytes(8, num(2, 13)), ...bytes(7, graph)]);
 }
 
@@ -92,7 +85,10 @@ describe("smoke: the extension in a real VS Code", () => {
     });
     assert.ok(lines.length > 5, `only ${lines.length} lines rendered`);
     const tabs = await ui.query(".tabs-container .tab");
-    assert.ok(tabs.some((t) => t.text.includes("prose.md")), `tabs: ${tabs.map((t) => t.text).join(" | ")}`);
+    assert.ok(
+      tabs.some((t) => t.text.includes("prose.md")),
+      `tabs: ${tabs.map((t) => t.text).join(" | ")}`,
+    );
     await ui.screenshot("smoke-sample-file");
   });
 });

@@ -35,12 +35,40 @@ function oneSentenceError(stderr: string): void {
 
 describe("perplexity-lens compare", () => {
   test("--json: one {model, method, metrics} per model, metrics as score --json plus charsPerToken, bytesPerToken, nllBits", () => {
-    const out = run(["compare", file, "--model", sum, "--model", words, "--model", tokenizerOnly, "--json", "--method", "sliding", "--window", "32", "--stride", "16"]);
+    const out = run([
+      "compare",
+      file,
+      "--model",
+      sum,
+      "--model",
+      words,
+      "--model",
+      tokenizerOnly,
+      "--json",
+      "--method",
+      "sliding",
+      "--window",
+      "32",
+      "--stride",
+      "16",
+    ]);
     assert.equal(out.status, 0, out.stderr);
     const reports = JSON.parse(out.stdout) as ComparisonReport[];
     assert.ok(Array.isArray(reports));
     assert.equal(reports.length, 3);
-    const scoreMetricKeys = ["bitsPerByte", "bytePerplexity", "bytes", "nll", "nllStdErr", "rankBuckets", "scoredTokens", "tokenPerplexity", "tokens", "wordPerplexity", "words"];
+    const scoreMetricKeys = [
+      "bitsPerByte",
+      "bytePerplexity",
+      "bytes",
+      "nll",
+      "nllStdErr",
+      "rankBuckets",
+      "scoredTokens",
+      "tokenPerplexity",
+      "tokens",
+      "wordPerplexity",
+      "words",
+    ];
     for (const r of reports) {
       assert.deepEqual(Object.keys(r).sort(), ["method", "metrics", "model"]);
       assert.deepEqual(Object.keys(r.metrics).sort(), [...scoreMetricKeys, "bytesPerToken", "charsPerToken", "nllBits"].sort());
@@ -58,7 +86,8 @@ describe("perplexity-lens compare", () => {
     assert.equal(t!.metrics.tokens, 18);
     assert.equal(t!.metrics.tokenPerplexity, null);
     // Words model: logits 0, ln 2, 0 → p(red) = p(green) = 1/4, p(blue) = 1/2; each repeat is red blue green blue blue red.
-    const perRepeat = Math.log(4) /* red */ + Math.log(2) /* blue */ + Math.log(4) /* green */ + Math.log(2) /* blue */ + Math.log(2) /* blue */ + Math.log(4) /* red */;
+    const perRepeat =
+      Math.log(4) /* red */ + Math.log(2) /* blue */ + Math.log(4) /* green */ + Math.log(2) /* blue */ + Math.log(2) /* blue */ + Math.log(4); /* red */
     assert.ok(Math.abs(w!.metrics.nll - 3 * perRepeat) < 1e-5, `words NLL ${w!.metrics.nll} vs ${3 * perRepeat}`);
     assert.ok(Math.abs(w!.metrics.bitsPerByte! - (3 * perRepeat) / (Buffer.byteLength(text) * Math.LN2)) < 1e-6);
     assert.ok(Math.abs(w!.metrics.wordPerplexity! - Math.exp((3 * perRepeat) / 18)) < 1e-5);
@@ -80,7 +109,16 @@ describe("perplexity-lens compare", () => {
   test("the table: one column per model, a row per metric, and the fairness sentence; standard input and embedded names", () => {
     const out = run(["compare", "-", "--model", "lens-gpt2-byte", "--model", words], "red blue green blue");
     assert.equal(out.status, 0, out.stderr);
-    for (const row of ["tokens", "characters per token", "bytes per token", "token perplexity", "word perplexity", "byte perplexity", "bits per byte", "NLL (bits)"]) {
+    for (const row of [
+      "tokens",
+      "characters per token",
+      "bytes per token",
+      "token perplexity",
+      "word perplexity",
+      "byte perplexity",
+      "bits per byte",
+      "NLL (bits)",
+    ]) {
       assert.match(out.stdout, new RegExp(`^ {2}${row.replace(/[()]/g, "\\$&")} `, "m"), row);
     }
     assert.match(out.stdout, /^ {2}tokens +19 +4$/m);

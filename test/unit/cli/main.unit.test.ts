@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Engine } from "../../../src/core/engine";
 import type { ScoreReport } from "../../../src/core/types";
 import { runningSumFolder } from "../../helpers/onnxBuilder";
-import { cliScript, committedArtifact, embeddedModelDir } from "../../helpers/paths";
+import { cliScript, committedArtifact } from "../../helpers/paths";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-cli-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -40,9 +40,26 @@ describe("perplexity-lens score", () => {
     assert.deepEqual(Object.keys(report).sort(), ["method", "metrics", "model", "tokens"]);
     assert.deepEqual(Object.keys(report.model).sort(), ["architecture", "contextLength", "name", "parameters", "path", "vocabSize"]);
     assert.deepEqual(Object.keys(report.method).sort(), ["method", "prefix", "stride", "window"]);
-    assert.deepEqual(Object.keys(report.metrics).sort(), ["bitsPerByte", "bytePerplexity", "bytes", "nll", "nllStdErr", "rankBuckets", "scoredTokens", "tokenPerplexity", "tokens", "wordPerplexity", "words"]);
+    assert.deepEqual(Object.keys(report.metrics).sort(), [
+      "bitsPerByte",
+      "bytePerplexity",
+      "bytes",
+      "nll",
+      "nllStdErr",
+      "rankBuckets",
+      "scoredTokens",
+      "tokenPerplexity",
+      "tokens",
+      "wordPerplexity",
+      "words",
+    ]);
     for (const t of report.tokens) {
-      assert.deepEqual(Object.keys(t).filter((k) => k !== "contextLength").sort(), ["end", "entropy", "id", "logprob", "prob", "rank", "start", "text", "top"]);
+      assert.deepEqual(
+        Object.keys(t)
+          .filter((k) => k !== "contextLength")
+          .sort(),
+        ["end", "entropy", "id", "logprob", "prob", "rank", "start", "text", "top"],
+      );
       assert.ok(t.top.length <= 3);
     }
     assert.deepEqual(report.method, { method: "sliding", window: 32, stride: 16, prefix: "eos:<|endoftext|>" });
@@ -58,11 +75,11 @@ describe("perplexity-lens score", () => {
   });
 
   test("reads standard input with -, prints CSV, and coloured text only when asked and on a terminal", () => {
-    const csv = run(["score", "-", "--model", model, "--csv"], "abc, \"quoted\"");
+    const csv = run(["score", "-", "--model", model, "--csv"], 'abc, "quoted"');
     assert.equal(csv.status, 0, csv.stderr);
     const lines = csv.stdout.trim().split("\n");
     assert.equal(lines[0], "index,id,text,start,end,logprob,prob,rank,entropy,context_length,top");
-    assert.equal(lines.length, 1 + "abc, \"quoted\"".length);
+    assert.equal(lines.length, 1 + 'abc, "quoted"'.length);
     assert.match(lines[6]!, /^5,34,"""",5,6,/);
     const plain = run(["score", file, "--model", model]);
     assert.equal(plain.status, 0);
@@ -104,7 +121,6 @@ describe("perplexity-lens score", () => {
     assert.match(out.stdout, /context length\s+64/);
   });
 
-  const embedded = embeddedModelDir("lens-gpt2-bpe4k");
   test("without --model it scores with the embedded default model", () => {
     committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models");
     const out = run(["score", "-", "--json"], "def main():\n    return 42\n");

@@ -38,7 +38,12 @@ function byteModelFolder(): string {
   const row = new Array<number>(257).fill(-1e9);
   for (const b of TEXT_DISTINCT_BYTES) row[b] = 0;
   const { tokenizer, config } = byteTokenizer();
-  return writeModelFolder(path.join(tmp, "bytes-eighth"), { config: gpt2Config(257, 1, 1, 4, 64), tokenizer, tokenizerConfig: config, onnx: constantLogitsModel(row) });
+  return writeModelFolder(path.join(tmp, "bytes-eighth"), {
+    config: gpt2Config(257, 1, 1, 4, 64),
+    tokenizer,
+    tokenizerConfig: config,
+    onnx: constantLogitsModel(row),
+  });
 }
 
 /** Whole-word tokenizer over {the, cat, sat, zzz}; logits 0, 0, 0, ln 997 → p(the) = p(cat) = p(sat) = 1/1000. */
@@ -49,7 +54,14 @@ function wordModelFolder(): string {
 describe("compare: hand-computed values on a small text", () => {
   let comparison: Comparison;
   test("two tokenizers, constant logits: every metric equals its closed form", async () => {
-    comparison = await compareModels(TEXT, [{ path: byteModelFolder(), name: "bytes" }, { path: wordModelFolder(), name: "words" }], { method: "rolling", window: 0, stride: 0 });
+    comparison = await compareModels(
+      TEXT,
+      [
+        { path: byteModelFolder(), name: "bytes" },
+        { path: wordModelFolder(), name: "words" },
+      ],
+      { method: "rolling", window: 0, stride: 0 },
+    );
     assert.equal(comparison.characters, 20);
     assert.equal(comparison.bytes, TEXT_BYTES);
     assert.equal(comparison.words, TEXT_WORDS);
@@ -85,14 +97,27 @@ describe("compare: hand-computed values on a small text", () => {
     close(words.metrics.bytesPerToken, 4, "word model bytes per token");
 
     // The identity the verdict explains: token perplexity = 2^(bits per byte × bytes per token).
-    for (const e of comparison.entries) close(e.metrics.tokenPerplexity, Math.pow(2, e.metrics.bitsPerByte! * e.metrics.bytesPerToken!), `${e.model.name}: token ppl = 2^(bpb · bytes/token)`);
+    for (const e of comparison.entries)
+      close(e.metrics.tokenPerplexity, Math.pow(2, e.metrics.bitsPerByte! * e.metrics.bytesPerToken!), `${e.model.name}: token ppl = 2^(bpb · bytes/token)`);
   });
 
   test("boundaries and surprisal per token", () => {
     const [bytes, words] = comparison.entries;
-    assert.deepEqual(words!.tokens.map((t) => [t.start, t.end]), [[0, 3], [4, 7], [8, 11], [12, 15], [17, 20]]);
+    assert.deepEqual(
+      words!.tokens.map((t) => [t.start, t.end]),
+      [
+        [0, 3],
+        [4, 7],
+        [8, 11],
+        [12, 15],
+        [17, 20],
+      ],
+    );
     for (const t of words!.tokens) close(t.bits, Math.log2(1000), "word surprisal");
-    assert.deepEqual(bytes!.tokens.map((t) => [t.start, t.end]), [...TEXT].map((_, i) => [i, i + 1]));
+    assert.deepEqual(
+      bytes!.tokens.map((t) => [t.start, t.end]),
+      [...TEXT].map((_, i) => [i, i + 1]),
+    );
     for (const t of bytes!.tokens) close(t.bits, 3, "byte surprisal");
   });
 
@@ -105,7 +130,10 @@ describe("compare: hand-computed values on a small text", () => {
     assert.match(v.sentence, /the same text is 20 tokens for bytes and 5 for words, so/);
     assert.match(v.sentence, /same 20 bytes and 5 words/);
     const fewer = ((1 - Math.log2(1000) / 4 / 3) * 100).toFixed(1); // 17.0
-    assert.ok(v.sentence.includes(`words is better per byte, ${(Math.log2(1000) / 4).toFixed(3)} against 3.000 bits per byte for bytes (${fewer}% fewer bits)`), v.sentence);
+    assert.ok(
+      v.sentence.includes(`words is better per byte, ${(Math.log2(1000) / 4).toFixed(3)} against 3.000 bits per byte for bytes (${fewer}% fewer bits)`),
+      v.sentence,
+    );
     assert.match(v.sentence, /Per token, bytes looks better \(token perplexity 8\.00 against 1000\)/);
     const more = ((3 / (Math.log2(1000) / 4) - 1) * 100).toFixed(0); // 20
     assert.ok(v.sentence.includes(`per byte it needs 3.000 bits, ${more}% more than words.`), v.sentence);
@@ -152,7 +180,16 @@ describe("compare: tokenizer-only folders", () => {
     const [words, llama, bytes] = c.entries;
     assert.equal(words!.model.kind, "tokenizer");
     assert.equal(words!.method, null);
-    assert.deepEqual(words!.tokens.map((t) => [t.start, t.end, t.bits]), [[0, 3, null], [4, 7, null], [8, 11, null], [12, 15, null], [17, 20, null]]);
+    assert.deepEqual(
+      words!.tokens.map((t) => [t.start, t.end, t.bits]),
+      [
+        [0, 3, null],
+        [4, 7, null],
+        [8, 11, null],
+        [12, 15, null],
+        [17, 20, null],
+      ],
+    );
     assert.equal(words!.metrics.tokens, 5);
     assert.equal(words!.metrics.scoredTokens, 0);
     assert.equal(words!.metrics.bytes, 20);
@@ -161,14 +198,23 @@ describe("compare: tokenizer-only folders", () => {
     assert.equal(words!.metrics.bytesPerToken, 4);
     for (const key of ["tokenPerplexity", "wordPerplexity", "bytePerplexity", "bitsPerByte", "nllBits"] as const) assert.equal(words!.metrics[key], null, key);
 
-    const expected = TextTokenizer.fromJson(JSON.parse(fs.readFileSync(path.join(llamaOnly, "tokenizer.json"), "utf8")), JSON.parse(fs.readFileSync(path.join(llamaOnly, "tokenizer_config.json"), "utf8"))).encode(TEXT);
-    assert.deepEqual(llama!.tokens.map((t) => [t.start, t.end]), expected.offsets);
+    const expected = TextTokenizer.fromJson(
+      JSON.parse(fs.readFileSync(path.join(llamaOnly, "tokenizer.json"), "utf8")),
+      JSON.parse(fs.readFileSync(path.join(llamaOnly, "tokenizer_config.json"), "utf8")),
+    ).encode(TEXT);
+    assert.deepEqual(
+      llama!.tokens.map((t) => [t.start, t.end]),
+      expected.offsets,
+    );
     assert.equal(llama!.metrics.tokens, expected.ids.length);
     close(llama!.metrics.bytesPerToken, 20 / expected.ids.length, "llama bytes per token");
     assert.match(llama!.model.tokenizerType, /SentencePiece/);
     assert.equal(bytes!.model.kind, "model");
     assert.match(c.verdict.sentence, /^Only bytes has a model \(3\.000 bits per byte, token perplexity 8\.00\)/);
-    assert.match(c.verdict.sentence, /Tokenizer only: tokenizer-only-words splits it into 5 tokens \(4\.00 bytes per token\) and tokenizer-only-llama splits it into \d+ tokens/);
+    assert.match(
+      c.verdict.sentence,
+      /Tokenizer only: tokenizer-only-words splits it into 5 tokens \(4\.00 bytes per token\) and tokenizer-only-llama splits it into \d+ tokens/,
+    );
   });
 });
 
@@ -188,12 +234,20 @@ describe("compare: the embedded models on a small text", () => {
     const loaded = new Engine();
     await loaded.loadModel(path.join(root, "models", names[0]!));
     const progress: string[] = [];
-    const c = await compareModels(text, names.map((n) => ({ path: path.join(root, "models", n), source: "embedded" as const })), { method: "rolling", window: 0, stride: 0 }, {
-      loadedEngine: loaded,
-      onProgress: (p) => progress.push(`${p.index}/${p.count} ${p.name}`),
-    });
+    const c = await compareModels(
+      text,
+      names.map((n) => ({ path: path.join(root, "models", n), source: "embedded" as const })),
+      { method: "rolling", window: 0, stride: 0 },
+      {
+        loadedEngine: loaded,
+        onProgress: (p) => progress.push(`${p.index}/${p.count} ${p.name}`),
+      },
+    );
     assert.ok(loaded.modelInfo !== null, "the loaded engine keeps its model");
-    assert.deepEqual([...new Set(progress)], names.map((n, i) => `${i}/3 ${n}`));
+    assert.deepEqual(
+      [...new Set(progress)],
+      names.map((n, i) => `${i}/3 ${n}`),
+    );
     assert.equal(c.bytes, 56);
     assert.equal(c.words, WORDS);
     for (const e of c.entries) {
@@ -223,7 +277,12 @@ describe("compare: the embedded models on a small text", () => {
     const loaded = new Engine();
     await loaded.loadModel(dir);
     await loaded.setAdapters([{ name: "typescript-code", scale: 1 }]);
-    const c = await compareModels(text, [{ path: dir }, { path: path.join(root, "models/lens-gpt2-byte") }], { method: "rolling", window: 0, stride: 0 }, { loadedEngine: loaded });
+    const c = await compareModels(
+      text,
+      [{ path: dir }, { path: path.join(root, "models/lens-gpt2-byte") }],
+      { method: "rolling", window: 0, stride: 0 },
+      { loadedEngine: loaded },
+    );
     const plain = await compareModels(text, [{ path: dir }, { path: path.join(root, "models/lens-gpt2-byte") }], { method: "rolling", window: 0, stride: 0 });
     assert.equal(c.entries[0]!.model.name, "lens-gpt2-bpe4k + typescript-code × 1");
     assert.deepEqual(c.entries[0]!.method?.adapters, [{ name: "typescript-code", scale: 1 }]);

@@ -32,7 +32,14 @@ interface KitFigures {
 }
 interface KitEval {
   model: string;
-  method: { maxSeqLen: number; contextLen: number; prefixTokenId: number; prefixToken: string; addSpecialTokens: boolean; validationFiles: Record<string, string> };
+  method: {
+    maxSeqLen: number;
+    contextLen: number;
+    prefixTokenId: number;
+    prefixToken: string;
+    addSpecialTokens: boolean;
+    validationFiles: Record<string, string>;
+  };
   code: KitFigures;
   prose: KitFigures;
 }
@@ -106,7 +113,10 @@ describe("the model kit's validation figures, reproduced by the engine", () => {
         assert.equal(texts.length, expected.files, "files");
         assert.equal(tokens, expected.tokens, "tokens (the tokenizers agree)");
         assert.equal(bytes, expected.bytes, "UTF-8 bytes");
-        assert.ok(relativeDifference(tokenPerplexity, expected.tokenPerplexity) <= TOLERANCE, `token perplexity ${tokenPerplexity} vs the kit's ${expected.tokenPerplexity}`);
+        assert.ok(
+          relativeDifference(tokenPerplexity, expected.tokenPerplexity) <= TOLERANCE,
+          `token perplexity ${tokenPerplexity} vs the kit's ${expected.tokenPerplexity}`,
+        );
         assert.ok(relativeDifference(bitsPerByte, expected.bitsPerByte) <= TOLERANCE, `bits per byte ${bitsPerByte} vs the kit's ${expected.bitsPerByte}`);
       } finally {
         await engine.dispose();

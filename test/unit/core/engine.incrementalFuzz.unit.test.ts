@@ -73,15 +73,26 @@ function textFactory(seed: number) {
 function assertCovering(text: string, result: DocumentScore, what: string): void {
   let end = 0;
   for (const [i, t] of result.tokens.entries()) {
-    assert.ok(t.start === end && t.end >= t.start && t.end <= text.length, `${what}: token ${i} [${t.start}, ${t.end}) should start at ${end} within ${text.length}`);
+    assert.ok(
+      t.start === end && t.end >= t.start && t.end <= text.length,
+      `${what}: token ${i} [${t.start}, ${t.end}) should start at ${end} within ${text.length}`,
+    );
     end = t.end;
   }
   assert.equal(end, text.length, `${what}: tokens cover the text`);
 }
 
 function assertSameScores(incremental: DocumentScore, full: DocumentScore, what: string): void {
-  assert.deepEqual(incremental.tokens.map((t) => t.id), full.tokens.map((t) => t.id), `${what}: ids`);
-  assert.deepEqual(incremental.tokens.map((t) => [t.start, t.end]), full.tokens.map((t) => [t.start, t.end]), `${what}: offsets`);
+  assert.deepEqual(
+    incremental.tokens.map((t) => t.id),
+    full.tokens.map((t) => t.id),
+    `${what}: ids`,
+  );
+  assert.deepEqual(
+    incremental.tokens.map((t) => [t.start, t.end]),
+    full.tokens.map((t) => [t.start, t.end]),
+    `${what}: offsets`,
+  );
   for (let i = 0; i < full.tokens.length; i++) {
     const a = incremental.tokens[i]!;
     const b = full.tokens[i]!;
@@ -108,7 +119,8 @@ test(`seeded fuzz: ${TEXTS} random Unicode texts × ${EDITS} random edits, incre
   let reusedTotal = 0;
   const started = Date.now();
   for (let t = 0; t < TEXTS; t++) {
-    const options = t % 2 === 0 ? { method: "sliding" as const, window: 48, stride: 16, topK: 2 } : { method: "rolling" as const, window: 40, stride: 0, topK: 2 };
+    const options =
+      t % 2 === 0 ? { method: "sliding" as const, window: 48, stride: 16, topK: 2 } : { method: "rolling" as const, window: 40, stride: 0, topK: 2 };
     const docId = `fuzz-${t}`;
     let text = random.text(40, 220);
     let result = await engine.score(docId, text, options);

@@ -28,7 +28,10 @@ describe("the worked examples of perplexity", () => {
   // the prefix token (no BOS is added). The model gives it logit −1e9, i.e. probability exactly 0 in float64, so the
   // distribution over the three colours is exactly the one the example states.
   // Statistics in onnxruntime are float32-accurate; the float64 path is exact to rounding.
-  for (const [statistics, tolerance] of [["onnx", 1e-6], ["float64", 1e-12]] as const) {
+  for (const [statistics, tolerance] of [
+    ["onnx", 1e-6],
+    ["float64", 1e-12],
+  ] as const) {
     test(`a model that gives each of three tokens 1/3 has perplexity 3 on any text (${statistics} statistics)`, async () => {
       const engine = new Engine({ statistics });
       await engine.loadModel(constantWordsFolder(path.join(tmp, `uniform-${statistics}`), ["red", "blue", "green"], [0, 0, 0]));
@@ -47,7 +50,9 @@ describe("the worked examples of perplexity", () => {
 
     test(`red 0.8, blue 0.1, green 0.1 has perplexity 1.89 on 'red red red red blue' (${statistics} statistics)`, async () => {
       const engine = new Engine({ statistics });
-      await engine.loadModel(constantWordsFolder(path.join(tmp, `skewed-${statistics}`), ["red", "blue", "green"], [Math.log(0.8), Math.log(0.1), Math.log(0.1)]));
+      await engine.loadModel(
+        constantWordsFolder(path.join(tmp, `skewed-${statistics}`), ["red", "blue", "green"], [Math.log(0.8), Math.log(0.1), Math.log(0.1)]),
+      );
       const result = await engine.score("doc", "red red red red blue");
       const expected = Math.exp(-(4 * Math.log(0.8) + Math.log(0.1)) / 5);
       assert.equal(expected.toFixed(2), "1.89");
@@ -55,10 +60,20 @@ describe("the worked examples of perplexity", () => {
       close(result.metrics.tokenPerplexity, expected, 1e-6, "perplexity");
       assert.deepEqual(
         result.tokens.map((t) => [t.text, t.start, t.end, t.rank]),
-        [["red", 0, 3, 1], ["red", 4, 7, 1], ["red", 8, 11, 1], ["red", 12, 15, 1], ["blue", 16, 20, 2]],
+        [
+          ["red", 0, 3, 1],
+          ["red", 4, 7, 1],
+          ["red", 8, 11, 1],
+          ["red", 12, 15, 1],
+          ["blue", 16, 20, 2],
+        ],
       );
       close(result.tokens[4]!.logprob, Math.log(0.1), 1e-6, "log p(blue)");
-      assert.deepEqual(result.tokens[0]!.top.map((a) => a.text), ["red", "blue", "green", "<|endoftext|>"], "best first, ties by lower id");
+      assert.deepEqual(
+        result.tokens[0]!.top.map((a) => a.text),
+        ["red", "blue", "green", "<|endoftext|>"],
+        "best first, ties by lower id",
+      );
       await engine.dispose();
     });
   }
@@ -119,7 +134,8 @@ function assertSameMetrics<T extends object>(a: T, b: T, what: string): void {
   for (const key of Object.keys(a)) {
     const x: unknown = (a as Record<string, unknown>)[key];
     const y: unknown = (b as Record<string, unknown>)[key];
-    if (typeof x === "number" && typeof y === "number") assert.ok(x === y || Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(y)), `${what}: ${key} ${x} vs ${y}`);
+    if (typeof x === "number" && typeof y === "number")
+      assert.ok(x === y || Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(y)), `${what}: ${key} ${x} vs ${y}`);
     else assert.deepEqual(x, y, `${what}: ${key}`);
   }
 }
@@ -140,7 +156,10 @@ describe("scoring a causal LM with keys and values", () => {
       assert.equal(info.kvBytesPerToken, 2 * 1 * 1 * DIM * 4);
       const result = await engine.score("doc", text, { window: 64 });
       checkAgainstReference(text, result.tokens, `chunk ${chunkTokens}`);
-      assert.ok(result.tokens.every((t, j) => t.contextLength === j + 1), "a single window conditions each token on everything before it");
+      assert.ok(
+        result.tokens.every((t, j) => t.contextLength === j + 1),
+        "a single window conditions each token on everything before it",
+      );
       await engine.dispose();
     }
   });
@@ -157,7 +176,10 @@ describe("scoring a causal LM with keys and values", () => {
       const result = await engine.score(`doc-${options.method}-${options.window}`, sampleText, options);
       checkAgainstReference(sampleText, result.tokens, `${options.method} ${options.window}`);
       const window = options.window === 0 ? 64 : options.window;
-      assert.ok(result.tokens.every((t) => t.contextLength === undefined || t.contextLength <= window), "no context longer than the window");
+      assert.ok(
+        result.tokens.every((t) => t.contextLength === undefined || t.contextLength <= window),
+        "no context longer than the window",
+      );
       if (options.method === "rolling") assert.equal(result.metrics.scoredTokens, result.tokens.length, "rolling windows score every token");
     }
     await engine.dispose();
@@ -178,7 +200,11 @@ describe("scoring a causal LM with keys and values", () => {
       ["delete at end", (s) => s.slice(0, -5), "end"],
       ["replace at end", (s) => s.slice(0, -1) + "!", "end"],
     ];
-    for (const options of [{ method: "sliding" as const, window: 32, stride: 16 }, { method: "rolling" as const, window: 32, stride: 0 }, { method: "sliding" as const, window: 0, stride: 0 }]) {
+    for (const options of [
+      { method: "sliding" as const, window: 32, stride: 16 },
+      { method: "rolling" as const, window: 32, stride: 0 },
+      { method: "sliding" as const, window: 0, stride: 0 },
+    ]) {
       let text = sampleText;
       const docId = `doc-${options.method}-${options.window}`;
       await incremental.score(docId, text, options);
@@ -186,10 +212,14 @@ describe("scoring a causal LM with keys and values", () => {
         text = edit(text);
         const updated = await incremental.score(docId, text, options);
         const full = await fresh.score(`${docId}-${name}`, text, options);
-        assert.ok(maxDifference(updated.tokens, full.tokens) <= 1e-6, `${name} (${options.method} ${options.window}): incremental equals full (${maxDifference(updated.tokens, full.tokens)})`);
+        assert.ok(
+          maxDifference(updated.tokens, full.tokens) <= 1e-6,
+          `${name} (${options.method} ${options.window}): incremental equals full (${maxDifference(updated.tokens, full.tokens)})`,
+        );
         checkAgainstReference(text, updated.tokens, name);
         assertSameMetrics(updated.metrics, full.metrics, `${name}: metrics equal`);
-        if (where === "end") assert.ok(updated.rescore.tokensReused > updated.tokens.length / 2, `${name}: most tokens reused (${updated.rescore.tokensReused})`);
+        if (where === "end")
+          assert.ok(updated.rescore.tokensReused > updated.tokens.length / 2, `${name}: most tokens reused (${updated.rescore.tokensReused})`);
         if (where === "start" && name.startsWith("insert")) assert.equal(updated.rescore.tokensReused, 0, `${name}: nothing reused`);
         assert.equal(updated.rescore.tokensReused + updated.rescore.tokensRecomputed, updated.metrics.scoredTokens);
       }
@@ -221,13 +251,18 @@ describe("scoring a causal LM with keys and values", () => {
     const controller = new AbortController();
     let progressCalls = 0;
     await assert.rejects(
-      engine.score("doc", sampleText, { window: 64 }, {
-        signal: controller.signal,
-        onProgress: () => {
-          progressCalls++;
-          controller.abort();
+      engine.score(
+        "doc",
+        sampleText,
+        { window: 64 },
+        {
+          signal: controller.signal,
+          onProgress: () => {
+            progressCalls++;
+            controller.abort();
+          },
         },
-      }),
+      ),
       (e: unknown) => e instanceof EngineError && e.code === "cancelled",
     );
     assert.equal(progressCalls, 1, "no chunk ran after the cancel");
@@ -261,7 +296,10 @@ interface Golden {
 const root = repoRoot;
 const goldenDir = path.join(root, "test", "goldens");
 const goldenFiles = fs.existsSync(goldenDir) ? fs.readdirSync(goldenDir).filter((f) => f.endsWith(".json")) : [];
-const goldenCases: Array<{ file: string; modelDir: string }> = goldenFiles.map((file) => ({ file: path.join(goldenDir, file), modelDir: path.join(root, "models", path.basename(file, ".json")) }));
+const goldenCases: Array<{ file: string; modelDir: string }> = goldenFiles.map((file) => ({
+  file: path.join(goldenDir, file),
+  modelDir: path.join(root, "models", path.basename(file, ".json")),
+}));
 // A development model (test/bench/make_random_model.py --goldens) can be checked the same way.
 if (process.env["PERPLEXITY_LENS_GOLDEN_MODEL"]) {
   const dev = process.env["PERPLEXITY_LENS_GOLDEN_MODEL"];
@@ -283,9 +321,16 @@ describe("log-probabilities equal the model kit's PyTorch goldens within 1e-4", 
       await chunked.loadModel(modelDir);
       for (const item of golden.texts) {
         assert.ok(item.ids.length + 1 <= info.contextLength, `${item.name} fits the context`);
-        for (const [engine, how] of [[onePass, "one pass"], [chunked, "chunks of 7"]] as const) {
+        for (const [engine, how] of [
+          [onePass, "one pass"],
+          [chunked, "chunks of 7"],
+        ] as const) {
           const result = await engine.score(`${item.name}`, item.text, { method: "sliding", window: 0, stride: 0 });
-          assert.deepEqual(result.tokens.map((t) => t.id), item.ids, `${item.name}: ids`);
+          assert.deepEqual(
+            result.tokens.map((t) => t.id),
+            item.ids,
+            `${item.name}: ids`,
+          );
           assert.equal(engine.tokenizer?.prefixToken.id, golden.prefixId);
           result.tokens.forEach((t, j) => close(t.logprob, item.logprobs[j]!, 1e-4, `${item.name} (${how}) token ${j}`));
         }

@@ -13,7 +13,27 @@ import { repoRoot } from "../../helpers/paths";
 
 const root = repoRoot;
 const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-const pieces = ["\n", "\n\n", " ", "  ", "\t", "x", "é", "😀", "東京", "foo", " bar", "();", "\r\n", "'s", "123", "<|endoftext|>", "\n  return", "//", "\u0301"];
+const pieces = [
+  "\n",
+  "\n\n",
+  " ",
+  "  ",
+  "\t",
+  "x",
+  "é",
+  "😀",
+  "東京",
+  "foo",
+  " bar",
+  "();",
+  "\r\n",
+  "'s",
+  "123",
+  "<|endoftext|>",
+  "\n  return",
+  "//",
+  "\u0301",
+];
 
 function fuzz(tokenizer: TextTokenizer, seed: number, edits: number): number {
   const rand = seededRandom(seed);

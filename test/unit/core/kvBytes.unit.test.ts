@@ -13,4 +13,3 @@ test("KV bytes: 2 · layers · kv_heads · head_dim · tokens · dtype size", ()
   assert.equal(gqa.bytesPerToken, 22_528);
   assert.equal(gqa.bytes, 22_528_000);
 });
-

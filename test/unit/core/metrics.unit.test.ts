@@ -202,10 +202,7 @@ describe("computeMetrics", () => {
 
 describe("GLTR rank buckets", () => {
   test("top-10, top-100, top-1000, rest at their boundaries", () => {
-    assert.deepEqual(
-      [1, 10, 11, 100, 101, 1000, 1001, 50_000].map(rankBucket),
-      ["top10", "top10", "top100", "top100", "top1000", "top1000", "rest", "rest"],
-    );
+    assert.deepEqual([1, 10, 11, 100, 101, 1000, 1001, 50_000].map(rankBucket), ["top10", "top10", "top100", "top100", "top1000", "top1000", "rest", "rest"]);
     const { tokens } = scoresFor([
       ["a", 0.5, 1],
       ["b", 0.5, 10],

@@ -37,4 +37,3 @@ test("rescore aggregates: sums, reuse fraction and the time the cache saved", ()
   assert.equal(history.records.length, 0);
   assert.throws(() => new RescoreHistory(0), /capacity/);
 });
-

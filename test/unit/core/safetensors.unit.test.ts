@@ -75,7 +75,10 @@ test("data that starts at an odd byte (header not padded to 8) is still read", (
 });
 
 test("empty tensors and a subarray view of a larger buffer", () => {
-  const bytes = encodeSafetensors([{ name: "e", dtype: "F32", shape: [0, 4], data: new Uint8Array(0) }, { name: "v", dtype: "F32", shape: [1], data: f32Bytes([7]) }]);
+  const bytes = encodeSafetensors([
+    { name: "e", dtype: "F32", shape: [0, 4], data: new Uint8Array(0) },
+    { name: "v", dtype: "F32", shape: [1], data: f32Bytes([7]) },
+  ]);
   const outer = new Uint8Array(bytes.length + 10);
   outer.set(bytes, 3);
   const f = parseSafetensors(outer.subarray(3, 3 + bytes.length), FILE);

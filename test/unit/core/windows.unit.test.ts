@@ -85,10 +85,22 @@ const HARNESS_CASES: Array<{ name: string; n: number; maxSeqLen: number; context
     maxSeqLen: 2,
     contextLen: 1,
     gold: [
-      [[PREFIX, 0], [0, 1]],
-      [[1, 2], [2, 3]],
-      [[3, 4], [4, 5]],
-      [[5, 6], [6, 7]],
+      [
+        [PREFIX, 0],
+        [0, 1],
+      ],
+      [
+        [1, 2],
+        [2, 3],
+      ],
+      [
+        [3, 4],
+        [4, 5],
+      ],
+      [
+        [5, 6],
+        [6, 7],
+      ],
       [[6, 7], [8]],
     ],
   },

@@ -37,7 +37,10 @@ test("blocks follow top-level definitions in code and paragraphs in prose", () =
   const blocks = texts(code, blockSpans(code));
   assert.equal(blocks.length, 4);
   assert.equal(blocks[0], "import a from 'a';\nimport b from 'b';");
-  assert.ok(blocks[1]?.startsWith("function f() {") && blocks[1].endsWith("return 2;\n}"), "a closing brace keeps the block; the next definition without a blank line joins it");
+  assert.ok(
+    blocks[1]?.startsWith("function f() {") && blocks[1].endsWith("return 2;\n}"),
+    "a closing brace keeps the block; the next definition without a blank line joins it",
+  );
   assert.equal(blocks[2], "class C:\n    def m(self):\n        pass");
   assert.equal(blocks[3], "x = C()");
   const prose = "One line\nstill the same paragraph\n\nNext paragraph";

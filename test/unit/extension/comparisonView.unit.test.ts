@@ -41,7 +41,10 @@ describe("the comparison messages", () => {
   test("a real comparison passes the webview's validation, as a message and in persisted state", () => {
     assert.equal(view.text, text);
     assert.equal(view.characters, text.length);
-    assert.ok(comparison.entries[0]!.tokens.some((t) => t.start === t.end), "the byte model has continuation tokens");
+    assert.ok(
+      comparison.entries[0]!.tokens.some((t) => t.start === t.end),
+      "the byte model has continuation tokens",
+    );
     assert.equal(isExtToWebviewMessage({ type: "comparison", data: clone(view) }), true);
     assert.equal(isExtToWebviewMessage({ type: "comparison", data: null }), true);
     const persisted = { version: 2, data: { model: null, document: null, cache: null, comparison: clone(view) }, collapsedSections: ["comparison"] };
@@ -57,7 +60,11 @@ describe("the comparison messages", () => {
       mutate(v);
       return isExtToWebviewMessage({ type: "comparison", data: v });
     };
-    assert.equal(broken((v) => (v.comparison.entries[0]!.tokens[0]!.end = text.length + 1)), false, "a token beyond the shown text");
+    assert.equal(
+      broken((v) => (v.comparison.entries[0]!.tokens[0]!.end = text.length + 1)),
+      false,
+      "a token beyond the shown text",
+    );
     assert.equal(
       broken((v) => {
         v.comparison.entries[0]!.tokens[0]!.start = 5;
@@ -66,12 +73,36 @@ describe("the comparison messages", () => {
       false,
       "a reversed token",
     );
-    assert.equal(broken((v) => ((v.comparison.entries[1]!.metrics as unknown as Record<string, unknown>)["bitsPerByte"] = "2.1")), false, "a number as a string");
-    assert.equal(broken((v) => ((v.comparison.entries[1]!.model as unknown as Record<string, unknown>)["kind"] = "lora")), false, "an unknown kind");
-    assert.equal(broken((v) => ((v.comparison.entries[2]!.metrics as unknown as Record<string, unknown>)["charsPerToken"] = undefined)), false, "a missing ratio");
-    assert.equal(broken((v) => ((v.comparison as unknown as Record<string, unknown>)["verdict"] = { sentence: 3 })), false, "a verdict without a sentence");
-    assert.equal(broken((v) => (v.characters = v.text.length - 1)), false, "more text shown than compared");
-    assert.equal(broken((v) => ((v as unknown as Record<string, unknown>)["scope"] = "workspace")), false, "an unknown scope");
+    assert.equal(
+      broken((v) => ((v.comparison.entries[1]!.metrics as unknown as Record<string, unknown>)["bitsPerByte"] = "2.1")),
+      false,
+      "a number as a string",
+    );
+    assert.equal(
+      broken((v) => ((v.comparison.entries[1]!.model as unknown as Record<string, unknown>)["kind"] = "lora")),
+      false,
+      "an unknown kind",
+    );
+    assert.equal(
+      broken((v) => ((v.comparison.entries[2]!.metrics as unknown as Record<string, unknown>)["charsPerToken"] = undefined)),
+      false,
+      "a missing ratio",
+    );
+    assert.equal(
+      broken((v) => ((v.comparison as unknown as Record<string, unknown>)["verdict"] = { sentence: 3 })),
+      false,
+      "a verdict without a sentence",
+    );
+    assert.equal(
+      broken((v) => (v.characters = v.text.length - 1)),
+      false,
+      "more text shown than compared",
+    );
+    assert.equal(
+      broken((v) => ((v as unknown as Record<string, unknown>)["scope"] = "workspace")),
+      false,
+      "an unknown scope",
+    );
   });
 
   test("webview→ext compare is accepted; unknown requests are not", () => {
@@ -111,7 +142,13 @@ describe("what Compare Tokenizers offers", () => {
     const candidates = await listComparisonCandidates(path.join(root, "models"), [configured, "relative/ignored"]);
     assert.deepEqual(
       candidates.map((c) => `${c.kind}:${c.source}:${c.name}`),
-      ["model:embedded:lens-gpt2-bpe4k", "model:embedded:lens-gpt2-byte", "model:embedded:lens-llama-sp", "model:folder:a-model", "tokenizer:folder:b-tokenizer"],
+      [
+        "model:embedded:lens-gpt2-bpe4k",
+        "model:embedded:lens-gpt2-byte",
+        "model:embedded:lens-llama-sp",
+        "model:folder:a-model",
+        "tokenizer:folder:b-tokenizer",
+      ],
     );
   });
 });

@@ -96,7 +96,10 @@ test("the default list is not shared between parses", () => {
 });
 
 test("changes are classified into the strongest effect they need", () => {
-  const changing = (...keys: string[]) => (full: string) => keys.some((k) => full === `${CONFIG_SECTION}.${k}`);
+  const changing =
+    (...keys: string[]) =>
+    (full: string) =>
+      keys.some((k) => full === `${CONFIG_SECTION}.${k}`);
   assert.deepEqual(classifyConfigChange(changing()).effect, "none");
   assert.equal(classifyConfigChange(changing("highlights.opacity")).effect, "redraw");
   assert.equal(classifyConfigChange(changing("highlights.opacity", "scoring.window")).effect, "rescore");
@@ -172,7 +175,10 @@ test("restrictedConfigurations lists exactly the rows not honoured from any scop
     const declared = properties[`${CONFIG_SECTION}.${row.key}`]!;
     const sentence = untrustedWorkspaceSentence(field);
     if (sentence === undefined) {
-      assert.ok(!/trusted/i.test(`${declared.markdownDescription ?? ""} ${declared.description ?? ""}`), `${row.key} is honoured from any scope and says nothing of trust`);
+      assert.ok(
+        !/trusted/i.test(`${declared.markdownDescription ?? ""} ${declared.description ?? ""}`),
+        `${row.key} is honoured from any scope and says nothing of trust`,
+      );
       continue;
     }
     assert.ok(declared.markdownDescription?.endsWith(` ${sentence}`), `${row.key}'s markdownDescription ends with "${sentence}"`);
@@ -239,7 +245,14 @@ test("a trusted workspace gets its workspace values, folder values winning over 
   assert.equal(config.window, 1_048_576);
   assert.equal(config.stride, 1);
   assert.equal(config.topK, 20);
-  const layered = fromScopes({ "engine.threads": { globalValue: 4, workspaceValue: 8, workspaceFolderValue: 16 }, "scoring.topK": { globalValue: 7, workspaceValue: 9 }, "highlights.opacity": { globalValue: 0.5 } }, true).config;
+  const layered = fromScopes(
+    {
+      "engine.threads": { globalValue: 4, workspaceValue: 8, workspaceFolderValue: 16 },
+      "scoring.topK": { globalValue: 7, workspaceValue: 9 },
+      "highlights.opacity": { globalValue: 0.5 },
+    },
+    true,
+  ).config;
   assert.equal(layered.engineThreads, 16);
   assert.equal(layered.topK, 9);
   assert.equal(layered.opacity, 0.5);
@@ -264,7 +277,11 @@ test("untrusted: user-only keys come from user settings, and the ignored workspa
     assert.equal(problem.length, 1, key);
     assert.match(problem[0]!, /in the workspace settings but is read from user settings only while the workspace is not trusted; using .+\.$/);
   }
-  assert.ok(problems.includes('Setting perplexityLens.model is "/tmp/evil-model" in the workspace settings but is read from user settings only while the workspace is not trusted; using "lens-llama-sp".'));
+  assert.ok(
+    problems.includes(
+      'Setting perplexityLens.model is "/tmp/evil-model" in the workspace settings but is read from user settings only while the workspace is not trusted; using "lens-llama-sp".',
+    ),
+  );
   // Only the user scope: no note.
   assert.deepEqual(fromScopes({ model: { globalValue: "lens-gpt2-byte" }, autoScoreLanguages: { globalValue: ["markdown"] } }, false), {
     config: { ...CONFIG_DEFAULTS, model: "lens-gpt2-byte", autoScoreLanguages: ["markdown"] },
@@ -296,12 +313,17 @@ test("untrusted: each cost setting from the workspace is clamped to its safe ran
   assert.deepEqual(window(0).problems, []);
   assert.equal(window(128).config.window, 128);
   assert.equal(window(2).config.window, 128);
-  assert.deepEqual(window(2).problems, ["Setting perplexityLens.scoring.window is 2 in the workspace settings but must be 0 or at least 128 while the workspace is not trusted; using 128."]);
+  assert.deepEqual(window(2).problems, [
+    "Setting perplexityLens.scoring.window is 2 in the workspace settings but must be 0 or at least 128 while the workspace is not trusted; using 128.",
+  ]);
   // The stride: 0 (half the window) and ≥ 64 are kept.
   const stride = (value: number) => fromScopes({ "scoring.stride": { workspaceFolderValue: value } }, false).config.stride;
   assert.deepEqual([0, 1, 63, 64, 300].map(stride), [0, 64, 64, 64, 300]);
   // Values already safe pass unchanged and silently.
-  const safe = fromScopes({ maxDocumentSize: { workspaceValue: 5000 }, "engine.threads": { workspaceValue: 2 }, "engine.kvCacheBudgetMB": { workspaceValue: 64 } }, false);
+  const safe = fromScopes(
+    { maxDocumentSize: { workspaceValue: 5000 }, "engine.threads": { workspaceValue: 2 }, "engine.kvCacheBudgetMB": { workspaceValue: 64 } },
+    false,
+  );
   assert.deepEqual(safe.problems, []);
   assert.equal(safe.config.maxDocumentSize, 5000);
   assert.equal(safe.config.engineThreads, 2);

@@ -45,7 +45,13 @@ test("applied tokens are placed at their document offsets, coloured without thei
 test("a selection's tokens are placed after the selection's start", () => {
   const state = new DocumentScoreState(uri);
   state.apply(result("big cat"), "big cat", 100, model);
-  assert.deepEqual(state.tokens.map((t) => [t.start, t.end]), [[100, 103], [103, 107]]);
+  assert.deepEqual(
+    state.tokens.map((t) => [t.start, t.end]),
+    [
+      [100, 103],
+      [103, 107],
+    ],
+  );
   assert.equal(state.tokenAt(104)?.token.text, " cat");
 });
 
@@ -67,10 +73,23 @@ test("edits move tokens and annotations, drop the ones they touch, and mark the 
   state.annotations = [{ start: 0, end: 13, label: "ppl 3.00" }];
   state.applyEdits([{ offset: 0, deletedLength: 0, insertedLength: 4 }]); // "zero" typed before "one"
   assert.equal(state.stale, true);
-  assert.deepEqual(state.tokens.map((t) => [t.start, t.end]), [[4, 7], [7, 11], [11, 17]]);
-  assert.deepEqual(state.annotations.map((a) => [a.start, a.end]), [[4, 17]]);
+  assert.deepEqual(
+    state.tokens.map((t) => [t.start, t.end]),
+    [
+      [4, 7],
+      [7, 11],
+      [11, 17],
+    ],
+  );
+  assert.deepEqual(
+    state.annotations.map((a) => [a.start, a.end]),
+    [[4, 17]],
+  );
   state.applyEdits([{ offset: 8, deletedLength: 1, insertedLength: 0 }]); // inside " two"
-  assert.deepEqual(state.tokens.map((t) => state.result?.tokens[t.index]?.text), ["one", " three"]);
+  assert.deepEqual(
+    state.tokens.map((t) => state.result?.tokens[t.index]?.text),
+    ["one", " three"],
+  );
   assert.deepEqual(state.annotations, [], "the paragraph's perplexity is no longer true");
 });
 

@@ -6,7 +6,7 @@ import { repoRoot } from "../../helpers/paths";
 
 const root = repoRoot;
 
-test("the extension host bundle never loads onnxruntime (only the engine worker does)", (t) => {
+test("the extension host bundle never loads onnxruntime (only the engine worker does)", () => {
   const bundle = path.join(root, "dist", "extension.js");
   if (!fs.existsSync(bundle)) throw new Error("dist/extension.js is missing; build it with `npm run build`.");
   const source = fs.readFileSync(bundle, "utf8");

@@ -32,7 +32,18 @@ test("adapters are named with their scale unless it is 1, and compared in order"
   assert.equal(adapterLabel({ name: "legal", scale: 0.5 }), "legal ×0.5");
   assert.ok(sameSelections([{ name: "a", scale: 1 }], [{ name: "a", scale: 1 }]));
   assert.ok(!sameSelections([{ name: "a", scale: 1 }], [{ name: "a", scale: 2 }]));
-  assert.ok(!sameSelections([{ name: "a", scale: 1 }, { name: "b", scale: 1 }], [{ name: "b", scale: 1 }, { name: "a", scale: 1 }]));
+  assert.ok(
+    !sameSelections(
+      [
+        { name: "a", scale: 1 },
+        { name: "b", scale: 1 },
+      ],
+      [
+        { name: "b", scale: 1 },
+        { name: "a", scale: 1 },
+      ],
+    ),
+  );
 });
 
 test("setting adapters updates the one state every view reads, and scale 0 is not shown as on", async () => {
@@ -40,9 +51,19 @@ test("setting adapters updates the one state every view reads, and scale 0 is no
   const seen: AdapterSnapshot[] = [];
   adapters.onDidChange((s) => seen.push(s));
   const engine = fakeEngine();
-  await adapters.set(engine, [{ name: "prose", scale: 1 }, { name: "code", scale: 0 }], []);
+  await adapters.set(
+    engine,
+    [
+      { name: "prose", scale: 1 },
+      { name: "code", scale: 0 },
+    ],
+    [],
+  );
   assert.deepEqual(adapters.current.active.map(adapterLabel), ["prose", "code ×0"]);
-  assert.deepEqual(adapters.effective.map((a) => a.name), ["prose"]);
+  assert.deepEqual(
+    adapters.effective.map((a) => a.name),
+    ["prose"],
+  );
   assert.equal(seen.length, 1);
 });
 

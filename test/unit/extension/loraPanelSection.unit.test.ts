@@ -4,11 +4,17 @@
 // base scoring (the base model's figures with an adapter on, bit for bit, without touching the document's own cache).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Engine, baseShadowId } from "../../../src/core/engine";
 import { EngineClient } from "../../../src/worker/engineClient";
-import { engineRequestProblem, type AdapterInfo, type AdapterSelection, type AdaptersChanged, type BaseScore, type ScoreResult } from "../../../src/protocol/engine";
+import {
+  engineRequestProblem,
+  type AdapterInfo,
+  type AdapterSelection,
+  type AdaptersChanged,
+  type BaseScore,
+  type ScoreResult,
+} from "../../../src/protocol/engine";
 import {
   isExtToWebviewMessage,
   isPersistedPanelState,
@@ -18,6 +24,7 @@ import {
   type SetAdapterMessage,
 } from "../../../src/protocol/webview";
 import type { Metrics } from "../../../src/core/types";
+import { EngineError } from "../../../src/core/engineError";
 import type { AdapterSnapshot } from "../../../src/extension/loraAdapters";
 import { LoraPanelSection, adapterRows, selectionsAfterChange, type LoraSectionHost, type ScoredDocument } from "../../../src/extension/loraPanelSection";
 import { committedArtifact, repoRoot, workerScript } from "../../helpers/paths";
@@ -26,12 +33,22 @@ const root = repoRoot;
 const MODEL = path.join(root, "models", "lens-gpt2-bpe4k");
 const NO_LORA_MODEL = path.join(root, "test", "fixtures", "lens-gpt2-bpe4k-nolora");
 
-const prose: AdapterInfo = { name: "markdown-prose", path: "/m/adapters/markdown-prose", rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description: "Markdown prose", baseModel: "lens-gpt2-bpe4k" };
+const prose: AdapterInfo = {
+  name: "markdown-prose",
+  path: "/m/adapters/markdown-prose",
+  rank: 8,
+  alpha: 16,
+  targetModules: ["q_proj", "v_proj"],
+  description: "Markdown prose",
+  baseModel: "lens-gpt2-bpe4k",
+};
 const code: AdapterInfo = { ...prose, name: "typescript-code", path: "/m/adapters/typescript-code", description: "TypeScript code" };
 
 const view: AdaptersView = {
   modelName: "lens-gpt2-bpe4k",
-  adapters: [{ name: prose.name, path: prose.path, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description: "Markdown prose", enabled: true, scale: 0.75 }],
+  adapters: [
+    { name: prose.name, path: prose.path, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description: "Markdown prose", enabled: true, scale: 0.75 },
+  ],
   mode: "feed",
   matchedModules: 8,
   problems: [],
@@ -164,7 +181,14 @@ function scored(version: number, tokenPerplexity: number, adapters: { name: stri
     rescore: { tokensReused: 0, tokensRecomputed: 10, millis: 5, fullRescoreMillisEstimate: 5 },
     cache: { tokensCached: 0, bytesHeld: 0, budgetBytes: 1, layerShape: [], tokensReused: 0, tokensRecomputed: 0, hitRate: null, evictions: 0 },
   };
-  return { docUri: "file:///a.md", fileName: "a.md", modelPath: "/m", text: "some text", options: { method: "sliding", window: 0, stride: 0, topK: 5 }, result };
+  return {
+    docUri: "file:///a.md",
+    fileName: "a.md",
+    modelPath: "/m",
+    text: "some text",
+    options: { method: "sliding", window: 0, stride: 0, topK: 5 },
+    result,
+  };
 }
 
 class FakeHost implements LoraSectionHost {
@@ -176,6 +200,8 @@ class FakeHost implements LoraSectionHost {
   open = true;
   refuse: string | null = null;
   baseRefusal: string | null = null;
+  /** The engine errors the next base scorings end with, one each (a cancelled run, a crashed worker). */
+  readonly baseErrors: EngineError[] = [];
   basePerplexity = 30;
   readonly log = { debug: () => undefined, warn: () => undefined };
   /** Calls into this fake engine that have not answered yet. */
@@ -183,7 +209,7 @@ class FakeHost implements LoraSectionHost {
 
   /** Wait until the fake engine has answered everything and nothing new was asked for a few turns of the event loop. */
   async settle(): Promise<void> {
-    for (let quiet = 0; quiet < 3; ) {
+    for (let quiet = 0; quiet < 3;) {
       await new Promise((resolve) => setImmediate(resolve));
       quiet = this.inflight === 0 ? quiet + 1 : 0;
     }
@@ -201,7 +227,17 @@ class FakeHost implements LoraSectionHost {
     const infos = selections.map((s) => [prose, code].find((a) => a.name === s.name)!);
     this.snapshot = { active: selections, activeInfo: infos, mode: "feed", matchedModules: selections.some((s) => s.scale !== 0) ? ["h.0.attn.q_proj"] : [] };
     this.adapters.current = this.snapshot;
-    const cache = { tokensCached: 0, bytesHeld: 0, budgetBytes: 1, layerShape: [], tokensReused: 0, tokensRecomputed: 0, hitRate: null, evictions: 0, lastReset: "adapter changed" };
+    const cache = {
+      tokensCached: 0,
+      bytesHeld: 0,
+      budgetBytes: 1,
+      layerShape: [],
+      tokensReused: 0,
+      tokensRecomputed: 0,
+      hitRate: null,
+      evictions: 0,
+      lastReset: "adapter changed",
+    };
     return { active: selections, adapters: infos, mode: "feed", matchedModules: this.snapshot.matchedModules, cache, millis: 1 };
   }
 
@@ -210,8 +246,16 @@ class FakeHost implements LoraSectionHost {
     this.inflight++;
     await new Promise((resolve) => setTimeout(resolve, 5)).finally(() => this.inflight--);
     if (this.baseRefusal !== null) throw new Error(this.baseRefusal);
+    const error = this.baseErrors.shift();
+    if (error !== undefined) throw error;
     const m = metrics(this.basePerplexity);
-    return { docId: "file:///a.md", version, method: { method: "sliding", window: 256, stride: 128, prefix: "eos:<|endoftext|>" }, metrics: m, rescore: { tokensReused: 4, tokensRecomputed: 6, millis: 7, fullRescoreMillisEstimate: 9 } };
+    return {
+      docId: "file:///a.md",
+      version,
+      method: { method: "sliding", window: 256, stride: 128, prefix: "eos:<|endoftext|>" },
+      metrics: m,
+      rescore: { tokensReused: 4, tokensRecomputed: 6, millis: 7, fullRescoreMillisEstimate: 9 },
+    };
   }
 
   panelOpen(): boolean {
@@ -232,12 +276,14 @@ function comparisonOf(host: FakeHost): AdaptersView["comparison"] {
   return host.last.comparison;
 }
 
-
 test("section: switches go through applyAdapters in order, each on the set the previous one left; the view follows the shared state", async () => {
   const host = new FakeHost();
   const section = new LoraPanelSection(host);
   await section.refreshList();
-  assert.deepEqual(host.last.adapters.map((a) => a.enabled), [false, false]);
+  assert.deepEqual(
+    host.last.adapters.map((a) => a.enabled),
+    [false, false],
+  );
   const first = section.setAdapter({ name: prose.name, path: prose.path, enabled: true, scale: 0.75 });
   assert.equal(host.last.switching, true, "the panel shows that a switch is running");
   const second = section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
@@ -250,21 +296,30 @@ test("section: switches go through applyAdapters in order, each on the set the p
     ],
   ]);
   assert.equal(host.last.switching, false);
-  assert.deepEqual(host.last.adapters.map((a) => [a.enabled, a.scale]), [
-    [true, 0.75],
-    [true, 1],
-  ]);
+  assert.deepEqual(
+    host.last.adapters.map((a) => [a.enabled, a.scale]),
+    [
+      [true, 0.75],
+      [true, 1],
+    ],
+  );
   // Off keeps the scale for the next time it is switched on.
   await section.setAdapter({ name: prose.name, path: prose.path, enabled: false, scale: 0.75 });
-  assert.deepEqual(host.last.adapters.map((a) => [a.enabled, a.scale]), [
-    [false, 0.75],
-    [true, 1],
-  ]);
+  assert.deepEqual(
+    host.last.adapters.map((a) => [a.enabled, a.scale]),
+    [
+      [false, 0.75],
+      [true, 1],
+    ],
+  );
   // A palette switch (the shared state changes elsewhere) shows up when the context says so.
   host.snapshot = { active: [], activeInfo: [], mode: "feed", matchedModules: [] };
   host.adapters.current = host.snapshot;
   section.adaptersChanged();
-  assert.deepEqual(host.last.adapters.map((a) => a.enabled), [false, false]);
+  assert.deepEqual(
+    host.last.adapters.map((a) => a.enabled),
+    [false, false],
+  );
 });
 
 test("section: a refused switch is shown in one sentence and the previous set stays", async () => {
@@ -274,7 +329,10 @@ test("section: a refused switch is shown in one sentence and the previous set st
   host.refuse = 'Adapter "typescript-code" adapts h.9.attn.q_proj, but the graph has LoRA inputs only for layers 0–3.';
   await section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
   assert.equal(host.last.error, host.refuse);
-  assert.deepEqual(host.last.adapters.map((a) => a.enabled), [false, false]);
+  assert.deepEqual(
+    host.last.adapters.map((a) => a.enabled),
+    [false, false],
+  );
   host.refuse = null;
   await section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
   assert.equal(host.last.error, null, "the next switch that works clears it");
@@ -335,6 +393,28 @@ test("section: a base scoring the engine refuses (merge mode) says why instead o
   assert.deepEqual(host.baseRequests, [1], "a refusal is remembered for that version, not asked again");
 });
 
+test("section: a cancelled or crashed base scoring is not remembered: the next score of that version asks again", async () => {
+  const host = new FakeHost();
+  host.baseErrors.push(new EngineError("cancelled", "Scoring was cancelled."), new EngineError("crashed", "The engine worker stopped."));
+  const section = new LoraPanelSection(host);
+  section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
+  await host.settle();
+  assert.deepEqual(host.baseRequests, [1]);
+  assert.ok(comparisonOf(host)?.base === null, "no figures from a cancelled run");
+  assert.match(comparisonOf(host)?.baseNote ?? "", /…$/, "still shown as pending, not as a refusal");
+  section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
+  await host.settle();
+  assert.deepEqual(host.baseRequests, [1, 1], "asked again after the cancelled run");
+  assert.ok(comparisonOf(host)?.base === null, "no figures from a crashed run");
+  section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
+  await host.settle();
+  assert.deepEqual(host.baseRequests, [1, 1, 1], "asked again after the crash");
+  assert.equal(comparisonOf(host)?.base?.tokenPerplexity, 30, "the third run's figures are shown");
+  section.documentScored(scored(1, 18, [{ name: prose.name, scale: 1 }]));
+  await host.settle();
+  assert.deepEqual(host.baseRequests, [1, 1, 1], "and then remembered");
+});
+
 // ---------------------------------------------------------------- the engine's base scoring
 
 const available = committedArtifact("models/lens-gpt2-bpe4k/onnx/model.onnx", "npm run models") !== "";
@@ -368,7 +448,10 @@ test("engine: scoreBase with an adapter on gives the base model's metrics bit fo
   // The shadow is incremental too: an appended line recomputes only the end.
   const longer = `${TEXT}- and test it\n`;
   const incremental = await engine.scoreBase("doc", longer, OPTIONS);
-  assert.ok(incremental.rescore.tokensReused > 0 && incremental.rescore.tokensRecomputed < incremental.rescore.tokensReused, JSON.stringify(incremental.rescore));
+  assert.ok(
+    incremental.rescore.tokensReused > 0 && incremental.rescore.tokensRecomputed < incremental.rescore.tokensReused,
+    JSON.stringify(incremental.rescore),
+  );
   // Releasing the document releases its shadow.
   await engine.releaseDocument("doc");
   const fresh = await engine.scoreBase("doc", longer, OPTIONS);

@@ -7,8 +7,15 @@ const replace = (offset: number, deletedLength: number, text: string): TextEdit 
 
 test("ranges before an edit stay, ranges after it shift by the change in length", () => {
   // "The cat sat" tokens: [0,3) [3,7) [7,11); insert "big " at 4 → "The big cat sat"
-  const ranges = [{ start: 0, end: 3 }, { start: 3, end: 7 }, { start: 7, end: 11 }];
-  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(8, "!!")]), [{ start: 0, end: 3 }, { start: 3, end: 7 }]);
+  const ranges = [
+    { start: 0, end: 3 },
+    { start: 3, end: 7 },
+    { start: 7, end: 11 },
+  ];
+  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(8, "!!")]), [
+    { start: 0, end: 3 },
+    { start: 3, end: 7 },
+  ]);
   assert.deepEqual(mapRangesThroughEdits(ranges, [insert(0, "Oh, ")]), [
     { start: 4, end: 7 },
     { start: 7, end: 11 },
@@ -17,13 +24,26 @@ test("ranges before an edit stay, ranges after it shift by the change in length"
 });
 
 test("an insertion at a token boundary keeps both neighbours on their own text", () => {
-  const ranges = [{ start: 0, end: 3 }, { start: 3, end: 7 }];
-  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(3, "xy")]), [{ start: 0, end: 3 }, { start: 5, end: 9 }]);
+  const ranges = [
+    { start: 0, end: 3 },
+    { start: 3, end: 7 },
+  ];
+  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(3, "xy")]), [
+    { start: 0, end: 3 },
+    { start: 5, end: 9 },
+  ]);
 });
 
 test("ranges the edit touches are dropped", () => {
-  const ranges = [{ start: 0, end: 3 }, { start: 3, end: 7 }, { start: 7, end: 11 }];
-  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(5, "x")]), [{ start: 0, end: 3 }, { start: 8, end: 12 }]);
+  const ranges = [
+    { start: 0, end: 3 },
+    { start: 3, end: 7 },
+    { start: 7, end: 11 },
+  ];
+  assert.deepEqual(mapRangesThroughEdits(ranges, [insert(5, "x")]), [
+    { start: 0, end: 3 },
+    { start: 8, end: 12 },
+  ]);
   assert.deepEqual(mapRangesThroughEdits(ranges, [replace(2, 3, "")]), [{ start: 4, end: 8 }]);
   assert.deepEqual(mapRangesThroughEdits(ranges, [replace(0, 11, "new text")]), []);
 });
@@ -34,19 +54,29 @@ test("the mapped ranges point at the same text as before the edit", () => {
   const edit = replace(6, 4, "BETA!!");
   const after = before.slice(0, edit.offset) + "BETA!!" + before.slice(edit.offset + edit.deletedLength);
   const mapped = mapRangesThroughEdits(ranges, [edit]);
-  assert.deepEqual(mapped.map((r) => r.word), ["alpha", "gamma", "delta"]);
+  assert.deepEqual(
+    mapped.map((r) => r.word),
+    ["alpha", "gamma", "delta"],
+  );
   for (const r of mapped) assert.equal(after.slice(r.start, r.end), r.word);
 });
 
 test("several edits in one change event apply in order, as VS Code reports them", () => {
   // Multi-cursor edit reported last-first: insert at 10 then at 2 (offsets in the text after the previous edit).
   const text = "aaaa bbbb cccc";
-  const ranges = [{ start: 0, end: 4 }, { start: 5, end: 9 }, { start: 10, end: 14 }];
+  const ranges = [
+    { start: 0, end: 4 },
+    { start: 5, end: 9 },
+    { start: 10, end: 14 },
+  ];
   const edits = [insert(14, "!"), insert(4, "!")];
   let edited = text;
   for (const e of edits) edited = edited.slice(0, e.offset) + "!" + edited.slice(e.offset);
   const mapped = mapRangesThroughEdits(ranges, edits);
-  assert.deepEqual(mapped.map((r) => edited.slice(r.start, r.end)), ["aaaa", "bbbb", "cccc"]);
+  assert.deepEqual(
+    mapped.map((r) => edited.slice(r.start, r.end)),
+    ["aaaa", "bbbb", "cccc"],
+  );
 });
 
 test("an empty range belongs to the character before it", () => {

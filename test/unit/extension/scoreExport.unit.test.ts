@@ -35,10 +35,7 @@ test("CSV fields are quoted only when needed", () => {
 test("the CSV has one row per token and top-k columns", () => {
   const csv = toCsv(tokens);
   const lines = csv.split("\r\n");
-  assert.equal(
-    lines[0],
-    "index,id,text,start,end,logprob,prob,rank,entropy,context_length,top1_id,top1_text,top1_logprob,top2_id,top2_text,top2_logprob",
-  );
+  assert.equal(lines[0], "index,id,text,start,end,logprob,prob,rank,entropy,context_length,top1_id,top1_text,top1_logprob,top2_id,top2_text,top2_logprob");
   assert.equal(lines[1], "0,1,Hi,0,2,,,,,,,,,,,");
   assert.ok(csv.includes(`1,2,", ""you""\n",2,10,-1.5,${Math.exp(-1.5)},3,2,2,9,",",-0.5,2,", ""you""\n",-1.5`));
   assert.ok(csv.endsWith("\r\n"));

@@ -32,15 +32,35 @@ const metrics: Metrics = {
 test("the short form and the tooltip table carry every metric", () => {
   assert.equal(shortMetrics(metrics), "ppl 1.89 · 0.191 bpb");
   const table = metricsTable(metrics, "Document");
-  for (const expected of ["| Token perplexity | 1.89 |", "| Word perplexity | 1.89 |", "| Byte perplexity | 1.1417 |", "| Bits per byte | 0.191 |", "| Mean NLL per token | 0.636 ± 0.400 nats |", "| Tokens (scored) | 5 (5) |", "| GLTR top-10 / 100 / 1000 / rest | 5 / 0 / 0 / 0 |"]) {
+  for (const expected of [
+    "| Token perplexity | 1.89 |",
+    "| Word perplexity | 1.89 |",
+    "| Byte perplexity | 1.1417 |",
+    "| Bits per byte | 0.191 |",
+    "| Mean NLL per token | 0.636 ± 0.400 nats |",
+    "| Tokens (scored) | 5 (5) |",
+    "| GLTR top-10 / 100 / 1000 / rest | 5 / 0 / 0 / 0 |",
+  ]) {
     assert.ok(table.includes(expected), expected);
   }
-  const empty = metricsTable({ ...metrics, scoredTokens: 0, nll: 0, tokenPerplexity: null, wordPerplexity: null, bytePerplexity: null, bitsPerByte: null, nllStdErr: null });
+  const empty = metricsTable({
+    ...metrics,
+    scoredTokens: 0,
+    nll: 0,
+    tokenPerplexity: null,
+    wordPerplexity: null,
+    bytePerplexity: null,
+    bitsPerByte: null,
+    nllStdErr: null,
+  });
   assert.doesNotMatch(empty, /NaN|Infinity/);
 });
 
 test("the method and the last rescore are stated plainly", () => {
-  assert.equal(shortMethod({ method: "sliding", window: 512, stride: 256, prefix: "eos:<|endoftext|>" }), "sliding, window 512, stride 256, prefix eos:<|endoftext|>");
+  assert.equal(
+    shortMethod({ method: "sliding", window: 512, stride: 256, prefix: "eos:<|endoftext|>" }),
+    "sliding, window 512, stride 256, prefix eos:<|endoftext|>",
+  );
   assert.equal(shortMethod({ method: "rolling", window: 512, stride: 512, prefix: "bos:<s>" }), "rolling, window 512, prefix bos:<s>");
   assert.equal(describeRescore({ tokensReused: 0, tokensRecomputed: 40, millis: 12.4, fullRescoreMillisEstimate: 12 }), "scored 40 tokens in 12 ms");
   assert.equal(

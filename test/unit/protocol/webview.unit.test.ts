@@ -104,7 +104,10 @@ test("ext→webview: every message the host builds is accepted after a JSON roun
     { type: "document", data: documentView },
     { type: "document", data: null },
     { type: "cache", data: cacheView },
-    { type: "cache", data: { ...cacheView, reason: "adapter changed", bytes: null, lastRescore: null, stats: { ...cacheStats, hitRate: null, lastReset: "adapter changed" } } },
+    {
+      type: "cache",
+      data: { ...cacheView, reason: "adapter changed", bytes: null, lastRescore: null, stats: { ...cacheStats, hitRate: null, lastReset: "adapter changed" } },
+    },
     { type: "cache", data: null },
   ];
   for (const message of messages) assert.ok(isExtToWebviewMessage(overTheWire(message)), JSON.stringify(message).slice(0, 80));
@@ -172,7 +175,11 @@ test("persisted state: a well-formed state is accepted; old or broken ones are d
   assert.ok(isPersistedPanelState({ version: 2, data: { model: null, document: null, cache: null }, collapsedSections: [] }));
   assert.equal(isPersistedPanelState(undefined), false);
   assert.equal(isPersistedPanelState({ ...state, version: 0 }), false);
-  assert.equal(isPersistedPanelState({ version: 1, model, document: documentView, cache: cacheView, collapsedSections: ["model"] }), false, "version 1 (sections at the top level) is discarded");
+  assert.equal(
+    isPersistedPanelState({ version: 1, model, document: documentView, cache: cacheView, collapsedSections: ["model"] }),
+    false,
+    "version 1 (sections at the top level) is discarded",
+  );
   assert.equal(isPersistedPanelState({ ...state, collapsedSections: [1] }), false);
   assert.equal(isPersistedPanelState({ ...state, data: { ...state.data, document: { fileName: "a.txt" } } }), false);
 });
@@ -182,8 +189,14 @@ test("invalid messages are described briefly for the log", () => {
   assert.equal(describeInvalidMessage(3), "not an object (number)");
   assert.equal(describeInvalidMessage({}), "no string `type`");
   assert.equal(describeInvalidMessage({ type: "bogus" }), 'unknown type "bogus"');
-  assert.equal(describeInvalidMessage({ type: "cache", data: { ...cacheView, stats: { ...cacheStats, tokensCached: -1 } } }), "cache.data.stats.tokensCached must be an integer from 0 to 9007199254740991, not -1");
-  assert.equal(describeInvalidMessage({ type: "revealToken", data: { docUri: "a", start: 4, end: 1 } }, "toExtension"), "revealToken.data: start must not be after end");
+  assert.equal(
+    describeInvalidMessage({ type: "cache", data: { ...cacheView, stats: { ...cacheStats, tokensCached: -1 } } }),
+    "cache.data.stats.tokensCached must be an integer from 0 to 9007199254740991, not -1",
+  );
+  assert.equal(
+    describeInvalidMessage({ type: "revealToken", data: { docUri: "a", start: 4, end: 1 } }, "toExtension"),
+    "revealToken.data: start must not be after end",
+  );
   assert.ok(describeInvalidMessage({ type: "x".repeat(10_000) }).length < 100, "long types are cut");
 });
 
@@ -194,7 +207,11 @@ test("updates: the first goes out at once, a burst within 200 ms becomes one tra
   let clock = 1000;
   let state = "a";
   const sent: string[] = [];
-  const throttle = new LatestWinsThrottle(200, () => sent.push(`${state}@${clock}`), () => clock);
+  const throttle = new LatestWinsThrottle(
+    200,
+    () => sent.push(`${state}@${clock}`),
+    () => clock,
+  );
 
   throttle.schedule();
   assert.deepEqual(sent, ["a@1000"]);

@@ -21,7 +21,17 @@ const model = { name: "m", path: "/models/m", vocabSize: 300 } as ModelInfo;
 
 /** One character per token, like a byte-level model on ASCII text. */
 function resultFor(docId: string, version: number, text: string): ScoreResult {
-  const tokens: TokenScore[] = [...text].map((ch, i) => ({ id: ch.charCodeAt(0), text: ch, start: i, end: i + 1, logprob: -1, prob: Math.exp(-1), rank: 1, entropy: 1, top: [] }));
+  const tokens: TokenScore[] = [...text].map((ch, i) => ({
+    id: ch.charCodeAt(0),
+    text: ch,
+    start: i,
+    end: i + 1,
+    logprob: -1,
+    prob: Math.exp(-1),
+    rank: 1,
+    entropy: 1,
+    top: [],
+  }));
   return {
     docId,
     version,
@@ -46,7 +56,12 @@ class FakeSession {
   request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: { signal?: AbortSignal } = {}): Promise<EngineResult<M>> {
     return new Promise<EngineResult<M>>((resolve, reject) => {
       if (method !== "score") throw new Error(`unexpected ${method}`);
-      const sent: SentRequest = { request: params as EngineParams<"score">, signal: options.signal, answer: (r) => resolve(r as EngineResult<M>), fail: reject };
+      const sent: SentRequest = {
+        request: params as EngineParams<"score">,
+        signal: options.signal,
+        answer: (r) => resolve(r as EngineResult<M>),
+        fail: reject,
+      };
       options.signal?.addEventListener("abort", () => reject(new EngineError("cancelled", "Scoring was cancelled.")), { once: true });
       this.sent.push(sent);
     });
@@ -98,7 +113,10 @@ test("a document longer than maxDocumentSize is refused in one sentence when the
   assert.equal(session.sent.length, 0, "nothing is sent to the engine");
   assert.equal(failures.length, 1);
   assert.equal(failures[0]!.explicit, true);
-  assert.equal(failures[0]!.message, "big.txt has 5,000 characters, more than the limit of 1,000 (setting perplexityLens.maxDocumentSize), so it was not scored.");
+  assert.equal(
+    failures[0]!.message,
+    "big.txt has 5,000 characters, more than the limit of 1,000 (setting perplexityLens.maxDocumentSize), so it was not scored.",
+  );
 });
 
 test("a 5 MB one-line document with the default limit is scored up to the limit and the user is told once", async () => {
@@ -116,7 +134,9 @@ test("a 5 MB one-line document with the default limit is scored up to the limit 
   await run;
   assert.equal(applied.length, 1);
   assert.equal(scorer.get(document.uri as never)?.truncatedFrom, line.length);
-  assert.deepEqual(notices, [`minified.js has ${line.length.toLocaleString("en-US")} characters; only the first ${(limit - 1).toLocaleString("en-US")} are scored (settings perplexityLens.maxDocumentSize and perplexityLens.oversizedDocuments).`]);
+  assert.deepEqual(notices, [
+    `minified.js has ${line.length.toLocaleString("en-US")} characters; only the first ${(limit - 1).toLocaleString("en-US")} are scored (settings perplexityLens.maxDocumentSize and perplexityLens.oversizedDocuments).`,
+  ]);
   // A rescore of the same document does not repeat the notice.
   const again = scorer.score(document as never, "live");
   await settle();
@@ -139,7 +159,11 @@ test("an edit during a run: the old run is cancelled and its late result is not 
   session.sent[0]!.answer(resultFor(document.uri.toString(), 1, "version one"));
   session.sent[1]!.answer(resultFor(document.uri.toString(), 2, "version two"));
   await Promise.all([first, second]);
-  assert.deepEqual(applied.map((r) => r.version), [2], "only the current version's result is applied");
+  assert.deepEqual(
+    applied.map((r) => r.version),
+    [2],
+    "only the current version's result is applied",
+  );
   assert.equal(scorer.get(document.uri as never)?.scoring, false);
 });
 

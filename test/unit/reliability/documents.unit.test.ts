@@ -23,7 +23,9 @@ const hasEmbedded = fs.existsSync(path.join(embeddedDir, "onnx", "model.onnx"));
 const options = { method: "sliding" as const, window: 0, stride: 0, topK: 3 };
 
 /** One character from every Unicode plane (0–16), including private use, tags and the last code point. */
-const EVERY_PLANE = [0x41, 0x10348, 0x20bb7, 0x30000, 0x40000, 0x50000, 0x60000, 0x70000, 0x80000, 0x90000, 0xa0000, 0xb0000, 0xc0000, 0xd0000, 0xe0041, 0xf0000, 0x10fffd]
+const EVERY_PLANE = [
+  0x41, 0x10348, 0x20bb7, 0x30000, 0x40000, 0x50000, 0x60000, 0x70000, 0x80000, 0x90000, 0xa0000, 0xb0000, 0xc0000, 0xd0000, 0xe0041, 0xf0000, 0x10fffd,
+]
   .map((cp) => String.fromCodePoint(cp))
   .join(" ");
 
@@ -50,7 +52,10 @@ function assertOffsetsCover(text: string, result: DocumentScore, covering: boole
   let previousEnd = 0;
   for (const [i, t] of result.tokens.entries()) {
     assert.ok(Number.isInteger(t.start) && Number.isInteger(t.end), `${what}: token ${i} has integer offsets`);
-    assert.ok(t.start >= previousEnd && t.end >= t.start && t.end <= text.length, `${what}: token ${i} [${t.start}, ${t.end}) after ${previousEnd}, within ${text.length}`);
+    assert.ok(
+      t.start >= previousEnd && t.end >= t.start && t.end <= text.length,
+      `${what}: token ${i} [${t.start}, ${t.end}) after ${previousEnd}, within ${text.length}`,
+    );
     if (covering) assert.equal(t.start, previousEnd, `${what}: token ${i} starts where the previous ended (no gap)`);
     previousEnd = t.end;
   }
@@ -84,14 +89,18 @@ describe("awkward documents through the Engine", () => {
       }
       // The same text again (incremental path) gives the same numbers.
       const again = await engine.score(`doc-${name}`, text, options);
-      assert.deepEqual(again.tokens.map((t) => [t.id, t.start, t.end, t.logprob]), result.tokens.map((t) => [t.id, t.start, t.end, t.logprob]));
+      assert.deepEqual(
+        again.tokens.map((t) => [t.id, t.start, t.end, t.logprob]),
+        result.tokens.map((t) => [t.id, t.start, t.end, t.logprob]),
+      );
     });
   }
 
   test("the empty text has no tokens and undefined perplexities (null), never NaN", async () => {
     const result = await engine.score("empty", "", options);
     assert.equal(result.tokens.length, 0);
-    for (const key of ["tokenPerplexity", "wordPerplexity", "bytePerplexity", "bitsPerByte", "nllStdErr"] as const) assert.equal(result.metrics[key], null, key);
+    for (const key of ["tokenPerplexity", "wordPerplexity", "bytePerplexity", "bitsPerByte", "nllStdErr"] as const)
+      assert.equal(result.metrics[key], null, key);
     assert.equal(result.metrics.nll, 0);
   });
 
@@ -132,7 +141,9 @@ describe("one 5 MB line", () => {
       fs.writeFileSync(file, line);
       const cliStarted = Date.now();
       const [cli] = runCliBatch([["score", file, "--model", dir, "--csv", "--top", "1"]]);
-      console.log(`[reliability] the same line through the command line (CSV): exit ${cli!.code} in ${Date.now() - cliStarted} ms (process start and model load included)`);
+      console.log(
+        `[reliability] the same line through the command line (CSV): exit ${cli!.code} in ${Date.now() - cliStarted} ms (process start and model load included)`,
+      );
       assert.equal(cli!.code, 0, cli!.stderr);
       assert.equal(cli!.stdout.trim().split("\n").length, result.tokens.length + 1, "a header and one row per token");
     } finally {
@@ -181,7 +192,10 @@ describe("awkward files through the command line", () => {
 
     const latin1 = byName.get("latin1.txt")!;
     assert.equal(latin1.code, 0, latin1.stderr);
-    assert.equal(latin1.stderr, `perplexity-lens: warning: ${path.join(tmp, "latin1.txt")} is not valid UTF-8; 2 invalid byte sequences were replaced with U+FFFD before scoring.\n`);
+    assert.equal(
+      latin1.stderr,
+      `perplexity-lens: warning: ${path.join(tmp, "latin1.txt")} is not valid UTF-8; 2 invalid byte sequences were replaced with U+FFFD before scoring.\n`,
+    );
     const report = JSON.parse(latin1.stdout) as { tokens: Array<{ start: number; end: number }> };
     assert.equal(report.tokens.at(-1)!.end, "caf\ufffd ok \ufffd".length, "offsets are into the text with replacement characters");
 

@@ -61,7 +61,10 @@ function gatherGraph(options: { width: number; output?: string; extraInput?: str
   return encodeModel({
     nodes: [{ op: options.op ?? "Gather", inputs: ["table", "input_ids"], outputs: [output], ints: { axis: 0 } }],
     initializers: [{ name: "table", dataType: FLOAT, dims: [vocab, options.width], values: new Float32Array(vocab * options.width) }],
-    inputs: [{ name: "input_ids", elemType: INT64, shape: ["batch", "seq"] }, ...(options.extraInput ? [{ name: options.extraInput, elemType: INT64, shape: ["batch", "seq"] }] : [])],
+    inputs: [
+      { name: "input_ids", elemType: INT64, shape: ["batch", "seq"] },
+      ...(options.extraInput ? [{ name: options.extraInput, elemType: INT64, shape: ["batch", "seq"] }] : []),
+    ],
     outputs: [{ name: output, elemType: FLOAT, shape: ["batch", "seq", options.width] }],
   });
 }
@@ -79,35 +82,142 @@ before(() => {
   vocab = config.vocab_size;
   const add = (kind: string, name: string, dir: string, pattern: RegExp) => cases.push({ kind, name, dir, pattern });
   add("folder", "missing folder", path.join(tmp, "no-such-model"), /^The model folder \S+no-such-model does not exist\.$/);
-  add("folder", "a file instead of a folder", path.join(good, "config.json"), /config\.json is not a folder \(expected a Hugging Face model folder with config\.json, tokenizer\.json and an ONNX graph\)\.$/);
-  add("config.json", "missing config.json", brokenCopy("no-config", (d) => fs.rmSync(path.join(d, "config.json"))), /no-config has no readable config\.json\.$/);
-  add("config.json", "unparsable config.json", brokenCopy("bad-config", (d) => fs.writeFileSync(path.join(d, "config.json"), '{"model_type": "gpt2",')), /bad-config\/config\.json is not valid JSON \(/);
-  add("config.json", "config.json holding an array", brokenCopy("array-config", (d) => fs.writeFileSync(path.join(d, "config.json"), "[1, 2]")), /array-config\/config\.json does not hold a JSON object\.$/);
-  add("config.json", "unsupported model_type", brokenCopy("bert-config", (d) => editJson(d, "config.json", (j) => (j["model_type"] = "bert"))), /bert-config\/config\.json: .*model_type "bert"/);
-  add("tokenizer.json", "missing tokenizer.json", brokenCopy("no-tokenizer", (d) => fs.rmSync(path.join(d, "tokenizer.json"))), /no-tokenizer has no readable tokenizer\.json\.$/);
-  add("tokenizer.json", "unparsable tokenizer.json", brokenCopy("bad-tokenizer", (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), '{"model": {"type": "BPE"')), /bad-tokenizer\/tokenizer\.json is not valid JSON \(/);
-  add("tokenizer.json", "tokenizer.json without a model", brokenCopy("modelless-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => delete j["model"])), /modelless-tokenizer\/tokenizer\.json has no "model" object \(expected a Hugging Face tokenizers file\)\.$/);
-  add("tokenizer.json", "tokenizer type the library does not support", brokenCopy("alien-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => ((j["model"] as Record<string, unknown>)["type"] = "HypotheticalMorpheme"))), /alien-tokenizer\/tokenizer\.json could not be used \(.*HypotheticalMorpheme/);
-  add("tokenizer.json", "unparsable tokenizer_config.json", brokenCopy("bad-tokenizer-config", (d) => fs.writeFileSync(path.join(d, "tokenizer_config.json"), "{oops")), /bad-tokenizer-config\/tokenizer_config\.json is not valid JSON \(/);
-  add("tokenizer.json", "empty vocabulary", brokenCopy("empty-vocab", (d) => editJson(d, "tokenizer.json", (j) => {
-    const model = j["model"] as Record<string, unknown>;
-    model["vocab"] = {};
-    model["merges"] = [];
-    j["added_tokens"] = [];
-  })), /empty-vocab\/tokenizer\.json could not be used \(tokenizer\.json has an empty vocabulary\)\.$/);
-  add("config.json", "config.json missing a required field", brokenCopy("thin-config", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "gpt2" }))), /thin-config\/config\.json: has no positive integer n_layer \(number of layers\)\.$/);
-  add("onnx", "a folder where the graph should be", brokenCopy("onnx-folder", (d) => {
-    fs.rmSync(path.join(d, "onnx", "model.onnx"));
-    fs.mkdirSync(path.join(d, "onnx", "model.onnx"));
-  }), /onnx-folder\/onnx\/model\.onnx is not a file \(expected an ONNX model file\)\.$/);
-  add("onnx", "no ONNX graph", brokenCopy("no-onnx", (d) => fs.rmSync(path.join(d, "onnx"), { recursive: true })), /no-onnx has no ONNX graph \(expected one of onnx\/model\.onnx, model\.onnx/);
-  add("onnx", "truncated .onnx", brokenCopy("truncated-onnx", (d) => replaceGraph(d, fs.readFileSync(path.join(good, "onnx", "model.onnx")).subarray(0, 4096))), /truncated-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/);
-  add("onnx", "non-ONNX .onnx (text)", brokenCopy("text-onnx", (d) => replaceGraph(d, Buffer.from("This is a README, not a model.\n"))), /text-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/);
-  add("onnx", "empty .onnx", brokenCopy("empty-onnx", (d) => replaceGraph(d, Buffer.alloc(0))), /empty-onnx\/onnx\/model\.onnx (is not a valid ONNX model|is empty)/);
-  add("graph", "graph without a logits output", brokenCopy("no-logits", (d) => replaceGraph(d, gatherGraph({ width: vocab, output: "hidden_states" }))), /no-logits\/onnx\/model\.onnx has no logits output \(its outputs are hidden_states\)\.$/);
-  add("graph", "unexpected input name", brokenCopy("odd-input", (d) => replaceGraph(d, gatherGraph({ width: vocab, extraInput: "token_type_ids" }))), /odd-input\/onnx\/model\.onnx has an input "token_type_ids" that Perplexity Lens cannot feed \(expected input_ids, attention_mask/);
-  add("graph", "custom operator (no custom-op library is loaded)", brokenCopy("custom-op", (d) => replaceGraph(d, gatherGraph({ width: vocab, op: "LensCustomScatter" }))), /custom-op\/onnx\/model\.onnx uses the operator LensCustomScatter \(opset 17\), which onnxruntime's CPU execution provider does not have \(custom-op libraries are never loaded\)\.$/);
-  add("graph", "vocabulary larger than the logits", brokenCopy("narrow-logits", (d) => replaceGraph(d, gatherGraph({ width: 100 }))), new RegExp(`narrow-logits/onnx/model\\.onnx returns 100 logits per token but \\S+narrow-logits/tokenizer\\.json has ${vocab} tokens\\.$`));
+  add(
+    "folder",
+    "a file instead of a folder",
+    path.join(good, "config.json"),
+    /config\.json is not a folder \(expected a Hugging Face model folder with config\.json, tokenizer\.json and an ONNX graph\)\.$/,
+  );
+  add(
+    "config.json",
+    "missing config.json",
+    brokenCopy("no-config", (d) => fs.rmSync(path.join(d, "config.json"))),
+    /no-config has no readable config\.json\.$/,
+  );
+  add(
+    "config.json",
+    "unparsable config.json",
+    brokenCopy("bad-config", (d) => fs.writeFileSync(path.join(d, "config.json"), '{"model_type": "gpt2",')),
+    /bad-config\/config\.json is not valid JSON \(/,
+  );
+  add(
+    "config.json",
+    "config.json holding an array",
+    brokenCopy("array-config", (d) => fs.writeFileSync(path.join(d, "config.json"), "[1, 2]")),
+    /array-config\/config\.json does not hold a JSON object\.$/,
+  );
+  add(
+    "config.json",
+    "unsupported model_type",
+    brokenCopy("bert-config", (d) => editJson(d, "config.json", (j) => (j["model_type"] = "bert"))),
+    /bert-config\/config\.json: .*model_type "bert"/,
+  );
+  add(
+    "tokenizer.json",
+    "missing tokenizer.json",
+    brokenCopy("no-tokenizer", (d) => fs.rmSync(path.join(d, "tokenizer.json"))),
+    /no-tokenizer has no readable tokenizer\.json\.$/,
+  );
+  add(
+    "tokenizer.json",
+    "unparsable tokenizer.json",
+    brokenCopy("bad-tokenizer", (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), '{"model": {"type": "BPE"')),
+    /bad-tokenizer\/tokenizer\.json is not valid JSON \(/,
+  );
+  add(
+    "tokenizer.json",
+    "tokenizer.json without a model",
+    brokenCopy("modelless-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => delete j["model"])),
+    /modelless-tokenizer\/tokenizer\.json has no "model" object \(expected a Hugging Face tokenizers file\)\.$/,
+  );
+  add(
+    "tokenizer.json",
+    "tokenizer type the library does not support",
+    brokenCopy("alien-tokenizer", (d) => editJson(d, "tokenizer.json", (j) => ((j["model"] as Record<string, unknown>)["type"] = "HypotheticalMorpheme"))),
+    /alien-tokenizer\/tokenizer\.json could not be used \(.*HypotheticalMorpheme/,
+  );
+  add(
+    "tokenizer.json",
+    "unparsable tokenizer_config.json",
+    brokenCopy("bad-tokenizer-config", (d) => fs.writeFileSync(path.join(d, "tokenizer_config.json"), "{oops")),
+    /bad-tokenizer-config\/tokenizer_config\.json is not valid JSON \(/,
+  );
+  add(
+    "tokenizer.json",
+    "empty vocabulary",
+    brokenCopy("empty-vocab", (d) =>
+      editJson(d, "tokenizer.json", (j) => {
+        const model = j["model"] as Record<string, unknown>;
+        model["vocab"] = {};
+        model["merges"] = [];
+        j["added_tokens"] = [];
+      }),
+    ),
+    /empty-vocab\/tokenizer\.json could not be used \(tokenizer\.json has an empty vocabulary\)\.$/,
+  );
+  add(
+    "config.json",
+    "config.json missing a required field",
+    brokenCopy("thin-config", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "gpt2" }))),
+    /thin-config\/config\.json: has no positive integer n_layer \(number of layers\)\.$/,
+  );
+  add(
+    "onnx",
+    "a folder where the graph should be",
+    brokenCopy("onnx-folder", (d) => {
+      fs.rmSync(path.join(d, "onnx", "model.onnx"));
+      fs.mkdirSync(path.join(d, "onnx", "model.onnx"));
+    }),
+    /onnx-folder\/onnx\/model\.onnx is not a file \(expected an ONNX model file\)\.$/,
+  );
+  add(
+    "onnx",
+    "no ONNX graph",
+    brokenCopy("no-onnx", (d) => fs.rmSync(path.join(d, "onnx"), { recursive: true })),
+    /no-onnx has no ONNX graph \(expected one of onnx\/model\.onnx, model\.onnx/,
+  );
+  add(
+    "onnx",
+    "truncated .onnx",
+    brokenCopy("truncated-onnx", (d) => replaceGraph(d, fs.readFileSync(path.join(good, "onnx", "model.onnx")).subarray(0, 4096))),
+    /truncated-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/,
+  );
+  add(
+    "onnx",
+    "non-ONNX .onnx (text)",
+    brokenCopy("text-onnx", (d) => replaceGraph(d, Buffer.from("This is a README, not a model.\n"))),
+    /text-onnx\/onnx\/model\.onnx is not a valid ONNX model \(/,
+  );
+  add(
+    "onnx",
+    "empty .onnx",
+    brokenCopy("empty-onnx", (d) => replaceGraph(d, Buffer.alloc(0))),
+    /empty-onnx\/onnx\/model\.onnx (is not a valid ONNX model|is empty)/,
+  );
+  add(
+    "graph",
+    "graph without a logits output",
+    brokenCopy("no-logits", (d) => replaceGraph(d, gatherGraph({ width: vocab, output: "hidden_states" }))),
+    /no-logits\/onnx\/model\.onnx has no logits output \(its outputs are hidden_states\)\.$/,
+  );
+  add(
+    "graph",
+    "unexpected input name",
+    brokenCopy("odd-input", (d) => replaceGraph(d, gatherGraph({ width: vocab, extraInput: "token_type_ids" }))),
+    /odd-input\/onnx\/model\.onnx has an input "token_type_ids" that Perplexity Lens cannot feed \(expected input_ids, attention_mask/,
+  );
+  add(
+    "graph",
+    "custom operator (no custom-op library is loaded)",
+    brokenCopy("custom-op", (d) => replaceGraph(d, gatherGraph({ width: vocab, op: "LensCustomScatter" }))),
+    /custom-op\/onnx\/model\.onnx uses the operator LensCustomScatter \(opset 17\), which onnxruntime's CPU execution provider does not have \(custom-op libraries are never loaded\)\.$/,
+  );
+  add(
+    "graph",
+    "vocabulary larger than the logits",
+    brokenCopy("narrow-logits", (d) => replaceGraph(d, gatherGraph({ width: 100 }))),
+    new RegExp(`narrow-logits/onnx/model\\.onnx returns 100 logits per token but \\S+narrow-logits/tokenizer\\.json has ${vocab} tokens\\.$`),
+  );
 });
 
 /** What each case answered, by route, for the printed summary. */
@@ -134,7 +244,11 @@ describe("broken model folders", { concurrency: false }, () => {
         assert.equal(engine.modelInfo?.path, path.resolve(good), `${c.name}: the previous model is still loaded`);
       }
       const afterwards = await engine.score("doc-after", sample, options);
-      assert.deepEqual(afterwards.tokens.map((t) => [t.id, t.logprob]), before.tokens.map((t) => [t.id, t.logprob]), "same numbers as before the failed loads");
+      assert.deepEqual(
+        afterwards.tokens.map((t) => [t.id, t.logprob]),
+        before.tokens.map((t) => [t.id, t.logprob]),
+        "same numbers as before the failed loads",
+      );
     } finally {
       await engine.dispose();
     }
@@ -182,7 +296,9 @@ describe("broken model folders", { concurrency: false }, () => {
   test("summary for the closing note", () => {
     const byKind = new Map<string, number>();
     for (const c of cases) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
-    console.log(`[reliability] ${cases.length} broken model folders (base: ${hasEmbedded ? "lens-gpt2-bpe4k" : "running-sum test model"}), by kind: ${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    console.log(
+      `[reliability] ${cases.length} broken model folders (base: ${hasEmbedded ? "lens-gpt2-bpe4k" : "running-sum test model"}), by kind: ${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}`,
+    );
     for (const c of cases) {
       const a = answers.get(c.name);
       assert.ok(a?.engine && a.worker && a.cli, `${c.name} was tried on every route`);

@@ -37,7 +37,10 @@ let otherModelDir: string;
 before(() => {
   trap = installNetworkTrap();
   modelDir = hasEmbedded ? defaultModel : runningSumFolder(path.join(tmp, "sum"), { dim: 8, positions: 64 });
-  otherModelDir = hasEmbedded && fs.existsSync(path.join(byteModel, "onnx", "model.onnx")) ? byteModel : runningSumFolder(path.join(tmp, "sum2"), { dim: 8, positions: 64, seed: 3 });
+  otherModelDir =
+    hasEmbedded && fs.existsSync(path.join(byteModel, "onnx", "model.onnx"))
+      ? byteModel
+      : runningSumFolder(path.join(tmp, "sum2"), { dim: 8, positions: 64, seed: 3 });
 });
 
 describe("no network at run time", { concurrency: false }, () => {
@@ -81,14 +84,21 @@ describe("no network at run time", { concurrency: false }, () => {
       assert.ok(result.tokens.length > 0);
       await client.request("listAdapters", { extraDirs: [] });
       if (hasAdapters) await client.request("setAdapters", { adapters: [{ name: "typescript-code", scale: 0.5 }] });
-      const comparison = await client.request("compare", { text, targets: [{ path: modelDir }, { path: otherModelDir }], options: { method: "sliding", window: 0, stride: 0 } });
+      const comparison = await client.request("compare", {
+        text,
+        targets: [{ path: modelDir }, { path: otherModelDir }],
+        options: { method: "sliding", window: 0, stride: 0 },
+      });
       assert.equal(comparison.entries.length, 2);
       await client.request("getStats", {});
     } finally {
       await client.dispose();
     }
     assert.ok(logs.includes("info [network-trap] installed"), "the trap was in place in the worker");
-    assert.deepEqual(logs.filter((l) => l.includes("[network-trap]") && !l.endsWith("installed")), []);
+    assert.deepEqual(
+      logs.filter((l) => l.includes("[network-trap]") && !l.endsWith("installed")),
+      [],
+    );
   });
 
   test("the command line (trap in its process): score, info, adapters, compare — no attempt", () => {
@@ -130,12 +140,15 @@ describe("no network in the shipped bundles", () => {
       const imported = new Set([...source.matchAll(/\bimport\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]!));
       for (const name of [...required, ...imported]) assert.ok(modules.includes(name), `dist/${bundle} requires "${name}", which is not on the allow-list`);
       assert.ok(!/\brequire\(\s*[a-zA-Z_$][\w$]*\s*\)/.test(source.replace(/__webpack_require__\(/g, "")), `dist/${bundle} has no require of a computed name`);
-      for (const call of [/\bfetch\s*\(/, /\bnew\s+WebSocket\b/, /\bXMLHttpRequest\b/, /\bprocess\.binding\s*\(/]) assert.ok(!call.test(source), `dist/${bundle} contains ${call}`);
+      for (const call of [/\bfetch\s*\(/, /\bnew\s+WebSocket\b/, /\bXMLHttpRequest\b/, /\bprocess\.binding\s*\(/])
+        assert.ok(!call.test(source), `dist/${bundle} contains ${call}`);
     });
   }
 
   test("onnxruntime-node's JavaScript requires no network module", () => {
-    const dirs = [path.join(root, "node_modules", "onnxruntime-node", "dist"), path.join(root, "node_modules", "onnxruntime-common", "dist", "cjs")].filter((d) => fs.existsSync(d));
+    const dirs = [path.join(root, "node_modules", "onnxruntime-node", "dist"), path.join(root, "node_modules", "onnxruntime-common", "dist", "cjs")].filter(
+      (d) => fs.existsSync(d),
+    );
     assert.ok(dirs.length > 0);
     for (const dir of dirs) {
       for (const entry of fs.readdirSync(dir, { recursive: true }) as string[]) {

@@ -53,13 +53,18 @@ describe("untrusted workspaces", () => {
       "perplexityLens.scoring.stride",
       "perplexityLens.scoring.window",
     ]);
-    assert.deepEqual(RESTRICTED_KEYS.map((k) => `perplexityLens.${k}`).sort(), [...(untrusted?.restrictedConfigurations ?? [])].sort(), "the config reader restricts the same keys");
+    assert.deepEqual(
+      RESTRICTED_KEYS.map((k) => `perplexityLens.${k}`).sort(),
+      [...(untrusted?.restrictedConfigurations ?? [])].sort(),
+      "the config reader restricts the same keys",
+    );
   });
 
   test("every setting that can name a file or folder is restricted", () => {
     const restricted = new Set(manifest.capabilities?.untrustedWorkspaces?.restrictedConfigurations ?? []);
     for (const [key, property] of Object.entries(manifest.contributes.configuration.properties)) {
-      const describesPath = /\b(path|folder|file)s?\b/i.test(`${property.markdownDescription ?? ""} ${property.description ?? ""}`) && /model|adapter|folder|path/i.test(key);
+      const describesPath =
+        /\b(path|folder|file)s?\b/i.test(`${property.markdownDescription ?? ""} ${property.description ?? ""}`) && /model|adapter|folder|path/i.test(key);
       if (describesPath) assert.ok(restricted.has(key), `${key} names files but is not restricted`);
     }
   });
@@ -94,7 +99,8 @@ describe("onnxruntime sessions: CPU only, no custom ops", () => {
     const allowedKeys = new Set(["executionProviders", "intraOpNumThreads", "interOpNumThreads", "graphOptimizationLevel", "logSeverityLevel"]);
     for (const options of calls) {
       assert.deepEqual(options["executionProviders"], ["cpu"]);
-      for (const key of Object.keys(options)) assert.ok(allowedKeys.has(key), `session option ${key} is not expected (custom ops, extra config or other providers could come through it)`);
+      for (const key of Object.keys(options))
+        assert.ok(allowedKeys.has(key), `session option ${key} is not expected (custom ops, extra config or other providers could come through it)`);
     }
     console.log(`[security] ${calls.length} onnxruntime sessions created, all with executionProviders ['cpu'] and no custom-op or extra options`);
   });
@@ -115,7 +121,17 @@ describe("paths are resolved and checked before use", () => {
     try {
       await engine.loadModel(defaultModel);
       await engine.setAdapters([{ name: "markdown-prose", scale: 1 }]);
-      for (const name of ["..", ".", "", "../markdown-prose", "../../lens-gpt2-byte", "../../../../etc", "markdown-prose/../../onnx", "..\\..\\secrets", "/etc"]) {
+      for (const name of [
+        "..",
+        ".",
+        "",
+        "../markdown-prose",
+        "../../lens-gpt2-byte",
+        "../../../../etc",
+        "markdown-prose/../../onnx",
+        "..\\..\\secrets",
+        "/etc",
+      ]) {
         await assert.rejects(engine.setAdapters([{ name, scale: 1 }]), (e: unknown) => {
           assert.ok(e instanceof EngineError, String(e));
           assert.equal(e.code, "badInput");
@@ -132,12 +148,20 @@ describe("paths are resolved and checked before use", () => {
 
   test("model settings: names cannot be paths, relative folders are ignored, absolute paths are normalised", async () => {
     for (const setting of ["../models/lens-gpt2-bpe4k", "lens-gpt2-bpe4k/../../x", "..", ".", "sub\\dir"]) {
-      await assert.rejects(resolveModel(setting, modelsDir, []), (e: unknown) => e instanceof Error && /must be an embedded model's name or an absolute folder path\.$/.test(e.message), setting);
+      await assert.rejects(
+        resolveModel(setting, modelsDir, []),
+        (e: unknown) => e instanceof Error && /must be an embedded model's name or an absolute folder path\.$/.test(e.message),
+        setting,
+      );
     }
     const relativeFolder = path.relative(process.cwd(), path.join(tmp, "relative-models"));
     runningSumFolder(path.join(tmp, "relative-models", "sneaky"));
     const listed = await listModels(path.join(tmp, "no-embedded"), [relativeFolder, path.join(tmp, "relative-models")]);
-    assert.deepEqual(listed.map((m) => m.path), [path.join(tmp, "relative-models", "sneaky")], "the relative entry is skipped; the absolute one is used");
+    assert.deepEqual(
+      listed.map((m) => m.path),
+      [path.join(tmp, "relative-models", "sneaky")],
+      "the relative entry is skipped; the absolute one is used",
+    );
     if (hasEmbedded) {
       const roundabout = path.join(modelsDir, "lens-gpt2-byte", "..", "lens-gpt2-bpe4k");
       const resolved = await resolveModel(roundabout, modelsDir, []);
@@ -148,7 +172,10 @@ describe("paths are resolved and checked before use", () => {
 
   test("the engine resolves a relative model path and names the absolute folder", async () => {
     const engine = new Engine();
-    await assert.rejects(engine.loadModel("no/such/model"), (e: unknown) => e instanceof EngineError && e.message === `The model folder ${path.resolve("no/such/model")} does not exist.`);
+    await assert.rejects(
+      engine.loadModel("no/such/model"),
+      (e: unknown) => e instanceof EngineError && e.message === `The model folder ${path.resolve("no/such/model")} does not exist.`,
+    );
     await engine.dispose();
   });
 });
@@ -163,7 +190,12 @@ describe("the panel webview", () => {
     const page = html();
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(page)?.[1];
     assert.ok(csp, "the page has a CSP meta tag");
-    const directives = new Map(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+    const directives = new Map(
+      csp
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name!, values]),
+    );
     assert.deepEqual(directives.get("default-src"), ["'none'"]);
     assert.equal(directives.get("script-src")?.length, 1);
     assert.match(directives.get("script-src")![0]!, /^'nonce-[A-Za-z0-9+/=]{16,}'$/);
@@ -190,7 +222,10 @@ describe("the panel webview", () => {
     assert.ok(page.includes("&#60;img src=x onerror=&#34;alert(1)&#34;&#62;"));
     const options = panelWebviewOptions(extensionUri as never);
     assert.equal(options.enableCommandUris, false);
-    assert.deepEqual((options.localResourceRoots ?? []).map((u) => (u as unknown as { path: string }).path), ["/ext/perplexity-lens/dist/webview"]);
+    assert.deepEqual(
+      (options.localResourceRoots ?? []).map((u) => (u as unknown as { path: string }).path),
+      ["/ext/perplexity-lens/dist/webview"],
+    );
   });
 
   test("the panel host passes on only messages that pass validation; everything else is logged and dropped", () => {
@@ -218,7 +253,10 @@ describe("the panel webview", () => {
     for (const raw of hostile) listener(raw);
     assert.equal(received.length, 0, "nothing invalid reached the host");
     assert.equal(warnings.length, hostile.length, "each invalid message was logged once");
-    assert.ok(warnings.every((w) => w.length < 500), "log lines stay short even for huge messages");
+    assert.ok(
+      warnings.every((w) => w.length < 500),
+      "log lines stay short even for huge messages",
+    );
     assert.equal(({} as Record<string, unknown>)["polluted"], undefined, "no prototype pollution");
     assert.equal(connection.isReady, false);
     listener({ type: "ready", data: {} });

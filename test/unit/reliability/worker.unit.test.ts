@@ -40,7 +40,9 @@ const isCrashed = (e: unknown): boolean => e instanceof EngineError && e.code ==
 describe("worker failures", () => {
   test("running out of memory: in-flight requests rejected, restarted once with the model reloaded, then scoring goes on", async () => {
     const logs: string[] = [];
-    const client = new EngineClient(oomScript, (level, message) => void logs.push(`${level} ${message}`), { resourceLimits: { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 32 } });
+    const client = new EngineClient(oomScript, (level, message) => void logs.push(`${level} ${message}`), {
+      resourceLimits: { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 32 },
+    });
     const crashes: Array<{ message: string; willRestart: boolean }> = [];
     client.onDidCrash((err, willRestart) => crashes.push({ message: err.message, willRestart }));
     try {
@@ -55,7 +57,10 @@ describe("worker failures", () => {
       assert.ok(isCrashed((b as PromiseRejectedResult).reason), String((b as PromiseRejectedResult).reason));
       // The other request either finished before the allocation started or was rejected; it is never left hanging.
       if (a.status === "rejected") assert.ok(isCrashed(a.reason));
-      assert.deepEqual(crashes.map((c) => c.willRestart), [true]);
+      assert.deepEqual(
+        crashes.map((c) => c.willRestart),
+        [true],
+      );
       assert.match(crashes[0]!.message, /memory|ERR_WORKER_OUT_OF_MEMORY|exited/i);
       const afterwards = await client.request("score", score("d", 3, longText));
       assert.equal(afterwards.model, "sum", "the restarted worker has the model loaded again");
@@ -73,7 +78,12 @@ describe("worker failures", () => {
     client.onDidCrash((_err, willRestart) => crashes.push(willRestart));
     try {
       await client.request("loadModel", loadRequest(sumDir));
-      const pending = [client.request("score", score("a", 1, longText)), client.request("getStats", {}), client.request("score", score("b", 1, CRASH_TEXT)), client.request("score", score("c", 1, "queued behind the crash"))];
+      const pending = [
+        client.request("score", score("a", 1, longText)),
+        client.request("getStats", {}),
+        client.request("score", score("b", 1, CRASH_TEXT)),
+        client.request("score", score("c", 1, "queued behind the crash")),
+      ];
       const settled = await Promise.allSettled(pending);
       // getStats may be answered before the crash message is read; the crash request and everything after it are not.
       assert.equal(settled[2]!.status, "rejected");
@@ -85,7 +95,10 @@ describe("worker failures", () => {
       await assert.rejects(client.request("score", score("a", 3, CRASH_TEXT)), isCrashed);
       assert.deepEqual(crashes, [true, false]);
       assert.equal(client.stopped, true);
-      await assert.rejects(client.request("score", score("a", 4, "no more")), (e: unknown) => e instanceof EngineError && e.code === "crashed" && e.message === "The engine worker crashed twice and was not restarted.");
+      await assert.rejects(
+        client.request("score", score("a", 4, "no more")),
+        (e: unknown) => e instanceof EngineError && e.code === "crashed" && e.message === "The engine worker crashed twice and was not restarted.",
+      );
     } finally {
       await client.dispose();
     }
@@ -113,7 +126,11 @@ describe("switching while a scoring runs", () => {
       assert.equal(switched.name, "other");
       const after = await client.request("score", score("doc", 2, longText));
       assert.equal(after.model, "other");
-      assert.notDeepEqual(after.tokens.map((t) => t.logprob), reference.tokens.map((t) => t.logprob), "the new model's numbers");
+      assert.notDeepEqual(
+        after.tokens.map((t) => t.logprob),
+        reference.tokens.map((t) => t.logprob),
+        "the new model's numbers",
+      );
       assert.equal(after.rescore.tokensReused, 0, "nothing of the old model's cache is reused");
     } finally {
       await client.dispose();
@@ -127,11 +144,15 @@ describe("switching while a scoring runs", () => {
       const text = "## Notes\n\nAdapters change the weights, so a result computed before the switch must not be mixed with one after it. ".repeat(4);
       const opts = { method: "sliding" as const, window: 0, stride: 0, topK: 3 };
       let switchSent: Promise<AdaptersChanged> | undefined;
-      const run = client.request("score", { docId: "md", version: 1, text, options: opts }, {
-        onProgress: () => {
-          switchSent ??= client.request("setAdapters", { adapters: [{ name: "markdown-prose", scale: 1 }] });
+      const run = client.request(
+        "score",
+        { docId: "md", version: 1, text, options: opts },
+        {
+          onProgress: () => {
+            switchSent ??= client.request("setAdapters", { adapters: [{ name: "markdown-prose", scale: 1 }] });
+          },
         },
-      });
+      );
       const before = await run;
       assert.ok(switchSent !== undefined);
       const changed = await switchSent;
@@ -141,7 +162,10 @@ describe("switching while a scoring runs", () => {
       const after = await client.request("score", { docId: "md", version: 2, text, options: opts });
       assert.deepEqual(after.method.adapters, [{ name: "markdown-prose", scale: 1 }]);
       assert.equal(after.rescore.tokensReused, 0, "the old weights' keys/values are not reused");
-      assert.notDeepEqual(after.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob));
+      assert.notDeepEqual(
+        after.tokens.map((t) => t.logprob),
+        before.tokens.map((t) => t.logprob),
+      );
     } finally {
       await client.dispose();
     }
@@ -166,7 +190,9 @@ describe("many documents", () => {
       const stats = await client.request("getStats", {});
       assert.ok(stats.cache.bytesHeld <= budget);
       assert.ok(evictions > 0, "documents were evicted to stay within the budget");
-      console.log(`[reliability] 80 documents, KV budget ${budget} bytes: at most ${maxHeld} bytes held, ${evictions} evictions, worker RSS ${(stats.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+      console.log(
+        `[reliability] 80 documents, KV budget ${budget} bytes: at most ${maxHeld} bytes held, ${evictions} evictions, worker RSS ${(stats.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+      );
       // An evicted document is rescored correctly (from scratch).
       const again = await client.request("score", score("doc-0", 2, "Document 0: " + "many documents open at once. ".repeat(10)));
       const fresh = await client.request("score", score("fresh", 1, "Document 0: " + "many documents open at once. ".repeat(10)));

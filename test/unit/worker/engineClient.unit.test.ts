@@ -37,7 +37,11 @@ describe("EngineClient and the engine worker", () => {
       const loaded = await client.request("loadModel", loadRequest());
       assert.equal(loaded.name, "sum");
       const progress: Array<[number, number]> = [];
-      const result = await client.request("score", { docId: "d", version: 7, text, options }, { onProgress: ({ done, total }) => progress.push([done, total]) });
+      const result = await client.request(
+        "score",
+        { docId: "d", version: 7, text, options },
+        { onProgress: ({ done, total }) => progress.push([done, total]) },
+      );
       assert.equal(result.version, 7);
       assert.ok(progress.length > 1);
       assert.equal(progress[progress.length - 1]![0], progress[progress.length - 1]![1], "progress ends at the total");
@@ -51,7 +55,10 @@ describe("EngineClient and the engine worker", () => {
       assert.equal(stats.model?.name, "sum");
       assert.ok(stats.cache.tokensCached > 0 && stats.rssBytes > 0);
       assert.deepEqual(await client.request("releaseDocument", { docId: "d" }), {});
-      await assert.rejects(client.request("loadModel", { path: path.join(tmp, "missing"), source: "folder", kvBudgetBytes: 1, threads: 1 }), (e: unknown) => e instanceof EngineError && e.code === "modelError" && /does not exist/.test(e.message));
+      await assert.rejects(
+        client.request("loadModel", { path: path.join(tmp, "missing"), source: "folder", kvBudgetBytes: 1, threads: 1 }),
+        (e: unknown) => e instanceof EngineError && e.code === "modelError" && /does not exist/.test(e.message),
+      );
       const again = await client.request("score", { docId: "d", version: 8, text, options });
       assert.deepEqual(again.tokens, local.tokens, "the previous model stays loaded after a failed load");
     } finally {
@@ -78,16 +85,20 @@ describe("EngineClient and the engine worker", () => {
       const controller = new AbortController();
       let progressAtCancel = 0;
       let lastProgress = 0;
-      const run = client.request("score", { docId: "c", version: 1, text: text.repeat(3), options }, {
-        signal: controller.signal,
-        onProgress: ({ done }) => {
-          lastProgress = done;
-          if (progressAtCancel === 0) {
-            progressAtCancel = done;
-            controller.abort();
-          }
+      const run = client.request(
+        "score",
+        { docId: "c", version: 1, text: text.repeat(3), options },
+        {
+          signal: controller.signal,
+          onProgress: ({ done }) => {
+            lastProgress = done;
+            if (progressAtCancel === 0) {
+              progressAtCancel = done;
+              controller.abort();
+            }
+          },
         },
-      });
+      );
       await assert.rejects(run, (e: unknown) => e instanceof EngineError && e.code === "cancelled");
       // The worker goes on with its next chunks while the progress message and the cancel travel between the threads,
       // so how many more chunks finish depends on the machine's load (the in-process engine's test pins "no chunk after
@@ -107,11 +118,17 @@ describe("EngineClient and the engine worker", () => {
     client.onDidCrash((_err, willRestart) => crashes.push(willRestart));
     try {
       await client.request("loadModel", loadRequest());
-      await assert.rejects(client.request("score", { docId: "x", version: 1, text: CRASH_TEXT, options }), (e: unknown) => e instanceof EngineError && e.code === "crashed");
+      await assert.rejects(
+        client.request("score", { docId: "x", version: 1, text: CRASH_TEXT, options }),
+        (e: unknown) => e instanceof EngineError && e.code === "crashed",
+      );
       assert.deepEqual(crashes, [true]);
       const afterRestart = await client.request("score", { docId: "x", version: 2, text: "still here", options });
       assert.equal(afterRestart.model, "sum", "the restarted worker has the model loaded again");
-      await assert.rejects(client.request("score", { docId: "x", version: 3, text: CRASH_TEXT, options }), (e: unknown) => e instanceof EngineError && e.code === "crashed");
+      await assert.rejects(
+        client.request("score", { docId: "x", version: 3, text: CRASH_TEXT, options }),
+        (e: unknown) => e instanceof EngineError && e.code === "crashed",
+      );
       assert.deepEqual(crashes, [true, false]);
       assert.equal(client.stopped, true);
       await assert.rejects(client.request("getStats", {}), (e: unknown) => e instanceof EngineError && e.code === "crashed");

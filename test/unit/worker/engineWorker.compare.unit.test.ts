@@ -46,11 +46,20 @@ describe("the compare request", () => {
   test("malformed compare requests are refused with one sentence", async () => {
     assert.equal(engineRequestProblem("compare", { text, targets: [{ path: sum }], options }), "params.targets must have at least 2 items, not 1");
     assert.equal(engineRequestProblem("compare", { text: 3, targets, options }), "params.text must be a string, not 3");
-    assert.match(engineRequestProblem("compare", { text, targets, options: { method: "greedy", window: 0, stride: 0 } }) ?? "", /^params\.options\.method must be one of "sliding", "rolling", not "greedy"$/);
+    assert.match(
+      engineRequestProblem("compare", { text, targets, options: { method: "greedy", window: 0, stride: 0 } }) ?? "",
+      /^params\.options\.method must be one of "sliding", "rolling", not "greedy"$/,
+    );
     assert.equal(engineRequestProblem("compare", { text, targets, options }), null);
     const refused = new EngineClient(workerScript, () => undefined);
     try {
-      await assert.rejects(refused.request("compare", { text, targets: [{ path: sum }], options }), (e: unknown) => e instanceof EngineError && e.code === "badInput" && e.message === "The engine refused a compare request: params.targets must have at least 2 items, not 1.");
+      await assert.rejects(
+        refused.request("compare", { text, targets: [{ path: sum }], options }),
+        (e: unknown) =>
+          e instanceof EngineError &&
+          e.code === "badInput" &&
+          e.message === "The engine refused a compare request: params.targets must have at least 2 items, not 1.",
+      );
     } finally {
       await refused.dispose();
     }

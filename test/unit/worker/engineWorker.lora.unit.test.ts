@@ -20,7 +20,7 @@ const NOLORA = path.join(root, "test", "fixtures", "lens-gpt2-bpe4k-nolora");
 const cli = cliScript;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-lora-cli-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const TEXT = "import { readFileSync } from \"node:fs\";\n\nexport function load(file: string): string {\n  return readFileSync(file, \"utf8\");\n}\n";
+const TEXT = 'import { readFileSync } from "node:fs";\n\nexport function load(file: string): string {\n  return readFileSync(file, "utf8");\n}\n';
 const file = path.join(tmp, "input.ts");
 fs.writeFileSync(file, TEXT);
 const OPTIONS = { method: "sliding" as const, window: 0, stride: 0, topK: 3 };
@@ -42,7 +42,13 @@ describe("the worker protocol", () => {
     try {
       await client.request("loadModel", { path: MODEL, source: "embedded", kvBudgetBytes: 64 * 1024 * 1024, threads: 1 });
       const before = await client.request("listAdapters", { extraDirs: [] });
-      assert.deepEqual(before.adapters.map((a) => [a.name, a.rank, a.targetModules]), [["markdown-prose", 8, ["q_proj", "v_proj"]], ["typescript-code", 8, ["q_proj", "v_proj"]]]);
+      assert.deepEqual(
+        before.adapters.map((a) => [a.name, a.rank, a.targetModules]),
+        [
+          ["markdown-prose", 8, ["q_proj", "v_proj"]],
+          ["typescript-code", 8, ["q_proj", "v_proj"]],
+        ],
+      );
       assert.deepEqual(before.active, []);
       assert.equal(before.mode, "none");
 
@@ -58,7 +64,10 @@ describe("the worker protocol", () => {
       assert.deepEqual(scored.method.adapters, [{ name: "typescript-code", scale: 1 }]);
       assert.equal(scored.rescore.tokensReused, 0);
       const expected = await inProcess([{ name: "typescript-code", scale: 1 }]);
-      assert.deepEqual(scored.tokens.map((t) => t.logprob), expected);
+      assert.deepEqual(
+        scored.tokens.map((t) => t.logprob),
+        expected,
+      );
 
       await assert.rejects(client.request("setAdapters", { adapters: [{ name: "nope", scale: 1 }] }), (e: unknown) => {
         assert.ok(e instanceof EngineError);
@@ -67,7 +76,10 @@ describe("the worker protocol", () => {
         return true;
       });
       const still = await client.request("score", { docId: "d", version: 3, text: TEXT, options: OPTIONS });
-      assert.deepEqual(still.tokens.map((t) => t.logprob), expected);
+      assert.deepEqual(
+        still.tokens.map((t) => t.logprob),
+        expected,
+      );
       const listed = await client.request("listAdapters", { extraDirs: [path.join(tmp, "missing")] });
       assert.deepEqual(listed.active, [{ name: "typescript-code", scale: 1 }]);
       assert.equal(listed.mode, "feed");
@@ -80,7 +92,10 @@ describe("the worker protocol", () => {
   test("malformed setAdapters / listAdapters messages are refused by the validator", () => {
     assert.equal(engineRequestProblem("setAdapters", { adapters: [{ name: "a", scale: 1 }] }), null);
     assert.equal(engineRequestProblem("setAdapters", { adapters: [], extraDirs: ["/x"] }), null);
-    assert.equal(engineRequestProblem("setAdapters", { adapters: [{ name: "a", scale: Number.NaN }] }), "params.adapters[0].scale must be a finite number, not NaN");
+    assert.equal(
+      engineRequestProblem("setAdapters", { adapters: [{ name: "a", scale: Number.NaN }] }),
+      "params.adapters[0].scale must be a finite number, not NaN",
+    );
     assert.equal(engineRequestProblem("setAdapters", { adapters: [{ name: "a" }] }), "params.adapters[0].scale must be a finite number, not missing");
     assert.equal(engineRequestProblem("setAdapters", { adapters: [], extraDirs: [1] }), "params.extraDirs[0] must be a string, not 1");
     assert.equal(engineRequestProblem("listAdapters", {}), "params.extraDirs must be a list (each a string), not missing");
@@ -97,9 +112,18 @@ describe("the command line", () => {
     const out = run(["score", file, "--json", "--top", "3", "--adapter", "typescript-code:0.5", "--adapter", "markdown-prose"]);
     assert.equal(out.status, 0, out.stderr);
     const report = JSON.parse(out.stdout) as ScoreReport;
-    assert.deepEqual(report.method.adapters, [{ name: "typescript-code", scale: 0.5 }, { name: "markdown-prose", scale: 1 }]);
-    const expected = await inProcess([{ name: "typescript-code", scale: 0.5 }, { name: "markdown-prose", scale: 1 }]);
-    assert.deepEqual(report.tokens.map((t) => t.logprob), expected);
+    assert.deepEqual(report.method.adapters, [
+      { name: "typescript-code", scale: 0.5 },
+      { name: "markdown-prose", scale: 1 },
+    ]);
+    const expected = await inProcess([
+      { name: "typescript-code", scale: 0.5 },
+      { name: "markdown-prose", scale: 1 },
+    ]);
+    assert.deepEqual(
+      report.tokens.map((t) => t.logprob),
+      expected,
+    );
     const plain = JSON.parse(run(["score", file, "--json"]).stdout) as ScoreReport;
     assert.equal(plain.method.adapters, undefined);
   });
@@ -134,15 +158,39 @@ describe("the command line", () => {
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /LoRA adapters for lens-gpt2-bpe4k \(fed to the graph's LoRA inputs, no reload\)/);
     assert.match(text.stdout, /typescript-code\n\s+rank \/ alpha\s+8 \/ 16\n\s+targets\s+q_proj, v_proj\n\s+description\s+TypeScript/);
-    const json = JSON.parse(run(["adapters", "--json", "--model", NOLORA, "--adapter-dir", path.join(MODEL, "adapters")]).stdout) as { model: string; loraInputs: boolean; adapters: { name: string }[]; problems: string[] };
+    const json = JSON.parse(run(["adapters", "--json", "--model", NOLORA, "--adapter-dir", path.join(MODEL, "adapters")]).stdout) as {
+      model: string;
+      loraInputs: boolean;
+      adapters: { name: string }[];
+      problems: string[];
+    };
     assert.equal(json.model, "lens-gpt2-bpe4k-nolora");
     assert.equal(json.loraInputs, false);
-    assert.deepEqual(json.adapters.map((a) => a.name), ["markdown-prose", "typescript-code"]);
+    assert.deepEqual(
+      json.adapters.map((a) => a.name),
+      ["markdown-prose", "typescript-code"],
+    );
   });
 
   test("argument parsing: scales, Windows-like paths, usage errors", () => {
-    const a = parseArgs(["score", "f", "--adapter", "x", "--adapter=y:0.25", "--adapter", "z:-1e-1", "--adapter-dir", "C:\\adapters\\w", "--adapter-dir", "/a/b:2"]);
-    assert.deepEqual(a.adapters.slice(0, 3), [{ name: "x", scale: 1 }, { name: "y", scale: 0.25 }, { name: "z", scale: -0.1 }]);
+    const a = parseArgs([
+      "score",
+      "f",
+      "--adapter",
+      "x",
+      "--adapter=y:0.25",
+      "--adapter",
+      "z:-1e-1",
+      "--adapter-dir",
+      "C:\\adapters\\w",
+      "--adapter-dir",
+      "/a/b:2",
+    ]);
+    assert.deepEqual(a.adapters.slice(0, 3), [
+      { name: "x", scale: 1 },
+      { name: "y", scale: 0.25 },
+      { name: "z", scale: -0.1 },
+    ]);
     assert.equal(a.adapters[3]!.scale, 1);
     assert.ok(a.adapters[3]!.path!.endsWith("C:\\adapters\\w"));
     assert.deepEqual(a.adapters[4], { name: "b", path: "/a/b", scale: 2 });

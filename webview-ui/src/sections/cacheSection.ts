@@ -30,7 +30,11 @@ export const cacheSection: PanelSection = {
         ["tokens cached", integer(stats.tokensCached)],
         ["bytes held", bytes(stats.bytesHeld), bytesFormula(cache)],
         ["per layer", layerShape(stats.layerShape), data.model ? `a key and a value tensor in each of ${data.model.numLayers} layers` : null],
-        ["budget", budgetFraction === null ? "no budget" : `${percent(budgetFraction)} of ${bytes(stats.budgetBytes)}`, budgetFraction === null ? null : budget],
+        [
+          "budget",
+          budgetFraction === null ? "no budget" : `${percent(budgetFraction)} of ${bytes(stats.budgetBytes)}`,
+          budgetFraction === null ? null : budget,
+        ],
         ["hit rate", percent(stats.hitRate), `${integer(stats.tokensReused)} reused · ${integer(stats.tokensRecomputed)} recomputed since the engine started`],
         ["evictions", integer(stats.evictions)],
         stats.lastReset ? ["last reset", stats.lastReset] : null,

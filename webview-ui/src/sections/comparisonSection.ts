@@ -35,7 +35,7 @@ export function tokenPieces(tokens: readonly ComparedToken[]): TokenPiece[] {
     const last = pieces[pieces.length - 1];
     if (token.end <= token.start && last !== undefined) {
       last.tokens++;
-      last.bits = last.bits === null || token.bits === null ? last.bits ?? token.bits : last.bits + token.bits;
+      last.bits = last.bits === null || token.bits === null ? (last.bits ?? token.bits) : last.bits + token.bits;
       return;
     }
     if (token.end <= token.start) return;
@@ -46,14 +46,20 @@ export function tokenPieces(tokens: readonly ComparedToken[]): TokenPiece[] {
 
 function pieceTitle(text: string, piece: TokenPiece, entry: ComparisonEntry): string {
   const shown = JSON.stringify(text.slice(piece.start, piece.end));
-  const which = piece.tokens > 1 ? `tokens ${piece.index + 1}–${piece.index + piece.tokens} (one character over ${piece.tokens} tokens)` : `token ${piece.index + 1}`;
+  const which =
+    piece.tokens > 1 ? `tokens ${piece.index + 1}–${piece.index + piece.tokens} (one character over ${piece.tokens} tokens)` : `token ${piece.index + 1}`;
   const bits = piece.bits === null ? (entry.method === null ? "tokenizer only" : "not scored") : `${piece.bits.toFixed(2)} bits`;
   return `${shown} · ${which} · ${bits}`;
 }
 
 /** One column: the shown text with a span per token piece; text no token covers (skipped whitespace) stays plain. */
 function tokenColumn(text: string, entry: ComparisonEntry, position: number): HTMLElement {
-  const body = h("div", { class: "cmp-text", tabindex: 0, role: "document", "aria-label": `${entry.model.name}: the text split into ${entry.tokens.length} tokens` });
+  const body = h("div", {
+    class: "cmp-text",
+    tabindex: 0,
+    role: "document",
+    "aria-label": `${entry.model.name}: the text split into ${entry.tokens.length} tokens`,
+  });
   let cursor = 0;
   const pieces = tokenPieces(entry.tokens);
   pieces.forEach((piece, i) => {
@@ -65,11 +71,18 @@ function tokenColumn(text: string, entry: ComparisonEntry, position: number): HT
   });
   if (cursor < text.length) body.append(text.slice(cursor));
   const m = entry.metrics;
-  const headline = entry.method === null ? `${integer(m.tokens)} tokens · tokenizer only` : `${integer(m.tokens)} tokens · ${fixed(m.bitsPerByte, 3)} bits/byte`;
+  const headline =
+    entry.method === null ? `${integer(m.tokens)} tokens · tokenizer only` : `${integer(m.tokens)} tokens · ${fixed(m.bitsPerByte, 3)} bits/byte`;
   return h(
     "div",
     { class: "cmp-column", "data-entry": position },
-    h("div", { class: "cmp-column-head" }, h("span", { class: `cmp-swatch cmp-series-${position % 6}`, "aria-hidden": "true" }), h("strong", undefined, entry.model.name), h("span", { class: "cmp-note" }, headline)),
+    h(
+      "div",
+      { class: "cmp-column-head" },
+      h("span", { class: `cmp-swatch cmp-series-${position % 6}`, "aria-hidden": "true" }),
+      h("strong", undefined, entry.model.name),
+      h("span", { class: "cmp-note" }, headline),
+    ),
     body,
   );
 }
@@ -107,7 +120,23 @@ function metricsTable(view: ComparisonView): HTMLTableElement {
   return h(
     "table",
     { class: "cmp-table" },
-    h("thead", undefined, h("tr", undefined, h("th", undefined, ""), ...entries.map((e, i) => h("th", { scope: "col", title: `${e.model.path}\n${e.model.tokenizerType}, vocabulary ${integer(e.model.vocabSize)}` }, h("span", { class: `cmp-swatch cmp-series-${i % 6}`, "aria-hidden": "true" }), e.model.name)))),
+    h(
+      "thead",
+      undefined,
+      h(
+        "tr",
+        undefined,
+        h("th", undefined, ""),
+        ...entries.map((e, i) =>
+          h(
+            "th",
+            { scope: "col", title: `${e.model.path}\n${e.model.tokenizerType}, vocabulary ${integer(e.model.vocabSize)}` },
+            h("span", { class: `cmp-swatch cmp-series-${i % 6}`, "aria-hidden": "true" }),
+            e.model.name,
+          ),
+        ),
+      ),
+    ),
     h(
       "tbody",
       undefined,
@@ -119,7 +148,9 @@ function metricsTable(view: ComparisonView): HTMLTableElement {
       row("byte perplexity", "exp(NLL / UTF-8 bytes): comparable", (e) => significant(e.metrics.bytePerplexity, 4)),
       row("bits per byte", "NLL / (UTF-8 bytes · ln 2): comparable", (e) => fixed(e.metrics.bitsPerByte, 3), true),
       row("NLL (bits)", "total surprisal of the text, NLL / ln 2", (e) => significant(e.metrics.nllBits, 5)),
-      row("window", "scoring method, window and stride (tokens)", (e) => (e.method === null ? "—" : `${e.method.method} ${e.method.window}/${e.method.stride}`)),
+      row("window", "scoring method, window and stride (tokens)", (e) =>
+        e.method === null ? "—" : `${e.method.method} ${e.method.window}/${e.method.stride}`,
+      ),
     ),
   );
 }
@@ -128,7 +159,9 @@ function surprisalLegend(): HTMLElement {
   return h(
     "ul",
     { class: "legend", "aria-label": "surprisal colours" },
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((level) => h("li", undefined, h("span", { class: `swatch surprisal-${level}`, "aria-hidden": "true" }), level === 7 ? "14+ bits" : `${level * 2}–${level * 2 + 2}`)),
+    ...[0, 1, 2, 3, 4, 5, 6, 7].map((level) =>
+      h("li", undefined, h("span", { class: `swatch surprisal-${level}`, "aria-hidden": "true" }), level === 7 ? "14+ bits" : `${level * 2}–${level * 2 + 2}`),
+    ),
   );
 }
 
@@ -150,7 +183,8 @@ export const comparisonSection: PanelSection = {
   dependsOn: ["comparison"],
   describe: (data) => data.comparison?.fileName ?? "",
   render(data: PanelData, context: SectionContext): Node {
-    const compareButton = (label: string) => h("button", { class: "action-button", type: "button", onclick: () => context.post({ type: "compare", data: {} }) }, label);
+    const compareButton = (label: string) =>
+      h("button", { class: "action-button", type: "button", onclick: () => context.post({ type: "compare", data: {} }) }, label);
     const view = data.comparison;
     if (!view) {
       drawnComparedAt = null;
@@ -182,9 +216,19 @@ export const comparisonSection: PanelSection = {
       metricsTable(view),
       h("h3", undefined, "Token perplexity against bits per byte"),
       comparisonChart(c.entries, context.chartWidth),
-      h("p", { class: "caption" }, "Dashed: token perplexity = 2^(bits per byte × bytes per token) for each tokenizer — at the same bits per byte, longer tokens mean a higher token perplexity."),
+      h(
+        "p",
+        { class: "caption" },
+        "Dashed: token perplexity = 2^(bits per byte × bytes per token) for each tokenizer — at the same bits per byte, longer tokens mean a higher token perplexity.",
+      ),
       h("h3", undefined, "The text, split by each tokenizer"),
-      cut ? h("p", { class: "caption" }, `Showing the first ${integer(view.text.length)} of ${integer(view.characters)} characters; the table covers the whole text.`) : null,
+      cut
+        ? h(
+            "p",
+            { class: "caption" },
+            `Showing the first ${integer(view.text.length)} of ${integer(view.characters)} characters; the table covers the whole text.`,
+          )
+        : null,
       surprisalLegend(),
       grid,
     );

@@ -39,7 +39,12 @@ export const documentSection: PanelSection = {
         "ul",
         { class: "legend" },
         ...doc.stats.rankBars.map((bar) =>
-          h("li", undefined, h("span", { class: `swatch gltr-${bar.bucket}`, "aria-hidden": "true" }), `${bar.label}: ${integer(bar.count)} (${percent(bar.fraction)})`),
+          h(
+            "li",
+            undefined,
+            h("span", { class: `swatch gltr-${bar.bucket}`, "aria-hidden": "true" }),
+            `${bar.label}: ${integer(bar.count)} (${percent(bar.fraction)})`,
+          ),
         ),
       ),
       h("h3", undefined, "Most surprising tokens"),

@@ -77,7 +77,12 @@ function adapterItem(row: AdapterRow, context: SectionContext, switching: boolea
   return h(
     "li",
     { class: `lora-adapter${row.enabled ? " lora-on" : ""}`, "data-adapter": row.name, "aria-busy": switching ? "true" : undefined },
-    h("div", { class: "lora-head" }, toggle, h("span", { class: "note" }, `r = ${row.rank} · α = ${significant(row.alpha, 3)} · scaling α/r = ${significant(row.alpha / Math.max(1, row.rank), 3)}`)),
+    h(
+      "div",
+      { class: "lora-head" },
+      toggle,
+      h("span", { class: "note" }, `r = ${row.rank} · α = ${significant(row.alpha, 3)} · scaling α/r = ${significant(row.alpha / Math.max(1, row.rank), 3)}`),
+    ),
     row.description ? h("p", { class: "lora-description" }, row.description) : null,
     h("p", { class: "note" }, "targets: ", h("code", undefined, row.targetModules.join(", ") || "none listed")),
     h("div", { class: "lora-scale-row" }, h("label", { for: sliderId, class: "note" }, "scale"), slider, value),
@@ -106,7 +111,14 @@ function comparisonTable(comparison: AdapterComparisonView): HTMLElement {
       h(
         "thead",
         undefined,
-        h("tr", undefined, h("th", { scope: "col" }, ""), h("th", { scope: "col", class: "num" }, "base"), h("th", { scope: "col", class: "num", title: withLabel }, "with"), h("th", { scope: "col", class: "num" }, "change")),
+        h(
+          "tr",
+          undefined,
+          h("th", { scope: "col" }, ""),
+          h("th", { scope: "col", class: "num" }, "base"),
+          h("th", { scope: "col", class: "num", title: withLabel }, "with"),
+          h("th", { scope: "col", class: "num" }, "change"),
+        ),
       ),
       h(
         "tbody",
@@ -127,7 +139,9 @@ function comparisonTable(comparison: AdapterComparisonView): HTMLElement {
       "p",
       { class: "caption" },
       `Same text (version ${comparison.version}, ${integer(comparison.withAdapters.scoredTokens)} scored tokens), same windows; `,
-      comparison.base === null ? h("span", { class: comparison.baseNote.endsWith("…") ? "" : "warning" }, comparison.baseNote) : comparison.baseNote || "base from a scoring with no adapter on",
+      comparison.base === null
+        ? h("span", { class: comparison.baseNote.endsWith("…") ? "" : "warning" }, comparison.baseNote)
+        : comparison.baseNote || "base from a scoring with no adapter on",
       ".",
     ),
   );
@@ -152,13 +166,20 @@ export const loraSection: PanelSection = {
       body.append(emptyState(`${view.modelName} has no LoRA adapters in its adapters/ folder or in perplexityLens.adapterFolders.`));
     } else {
       body.append(
-        h("p", { class: "note lora-mode", "data-mode": view.mode }, `Applied by ${modeDescription[view.mode]}`, view.matchedModules > 0 ? ` · ${view.matchedModules} modules changed` : "", "."),
+        h(
+          "p",
+          { class: "note lora-mode", "data-mode": view.mode },
+          `Applied by ${modeDescription[view.mode]}`,
+          view.matchedModules > 0 ? ` · ${view.matchedModules} modules changed` : "",
+          ".",
+        ),
         h("ul", { class: "lora-list" }, ...view.adapters.map((row) => adapterItem(row, context, view.switching))),
       );
     }
     for (const problem of view.problems) body.append(h("p", { class: "warning" }, problem));
     if (view.comparison) body.append(comparisonTable(view.comparison));
-    else if (view.adapters.some((a) => a.enabled)) body.append(h("p", { class: "caption" }, "Score a document to see its perplexity with and without the adapters."));
+    else if (view.adapters.some((a) => a.enabled))
+      body.append(h("p", { class: "caption" }, "Score a document to see its perplexity with and without the adapters."));
     return body;
   },
 };

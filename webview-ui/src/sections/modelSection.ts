@@ -28,10 +28,7 @@ export const modelSection: PanelSection = {
         ["FLOPs per token", `≈ ${compact(model.flopsPerToken)}`, "≈ 2 · parameters (one multiply and one add per weight)"],
         ["context", `${integer(model.contextLength)} tokens`],
         ["vocabulary", `${integer(model.vocabSize)} tokens`],
-        [
-          "shape",
-          `${model.numLayers} layers · ${model.numHeads} heads (${model.numKvHeads} kv) · head_dim ${model.headDim} · d ${model.hiddenSize}`,
-        ],
+        ["shape", `${model.numLayers} layers · ${model.numHeads} heads (${model.numKvHeads} kv) · head_dim ${model.headDim} · d ${model.hiddenSize}`],
         [
           "KV bytes per token",
           bytes(model.kvBytesPerToken),

@@ -86,11 +86,13 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
   let kvHeads = spec.numKvHeads;
   let headDim = spec.headDim;
   if (hasPast) {
-    if (pastLayers.size !== spec.numLayers) throw new OnnxModelError(`${file} has past_key_values for ${pastLayers.size} layers but config.json says ${spec.numLayers}.`);
+    if (pastLayers.size !== spec.numLayers)
+      throw new OnnxModelError(`${file} has past_key_values for ${pastLayers.size} layers but config.json says ${spec.numLayers}.`);
     for (let i = 0; i < spec.numLayers; i++) {
       for (const kv of ["key", "value"]) {
         if (!inputNames.includes(`past_key_values.${i}.${kv}`)) throw new OnnxModelError(`${file} lacks the input past_key_values.${i}.${kv}.`);
-        if (!outputNames.includes(`present.${i}.${kv}`)) throw new OnnxModelError(`${file} lacks the output present.${i}.${kv} that goes with past_key_values.${i}.${kv}.`);
+        if (!outputNames.includes(`present.${i}.${kv}`))
+          throw new OnnxModelError(`${file} lacks the output present.${i}.${kv} that goes with past_key_values.${i}.${kv}.`);
       }
     }
     const meta = tensorMeta(session, "past_key_values.0.key", true);
@@ -99,8 +101,10 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
       else if (meta.type !== "float32") throw new OnnxModelError(`${file} declares past_key_values as ${meta.type}, expected float32 or float16.`);
       const heads = meta.shape[1];
       const dim = meta.shape[3];
-      if (typeof heads === "number" && heads !== spec.numKvHeads) throw new OnnxModelError(`${file} has ${heads} key/value heads but config.json implies ${spec.numKvHeads}.`);
-      if (typeof dim === "number" && dim !== spec.headDim) throw new OnnxModelError(`${file} has head dimension ${dim} but config.json implies ${spec.headDim}.`);
+      if (typeof heads === "number" && heads !== spec.numKvHeads)
+        throw new OnnxModelError(`${file} has ${heads} key/value heads but config.json implies ${spec.numKvHeads}.`);
+      if (typeof dim === "number" && dim !== spec.headDim)
+        throw new OnnxModelError(`${file} has head dimension ${dim} but config.json implies ${spec.headDim}.`);
       if (typeof heads === "number") kvHeads = heads;
       if (typeof dim === "number") headDim = dim;
     }
@@ -108,7 +112,8 @@ export function readSignature(session: ort.InferenceSession, spec: ArchitectureS
   const logitsMeta = tensorMeta(session, "logits", false);
   let logitsType: "float32" | "float16" = "float32";
   if (logitsMeta !== null && logitsMeta.type === "float16") logitsType = "float16";
-  else if (logitsMeta !== null && logitsMeta.type !== "float32") throw new OnnxModelError(`${file} declares logits as ${logitsMeta.type}, expected float32 or float16.`);
+  else if (logitsMeta !== null && logitsMeta.type !== "float32")
+    throw new OnnxModelError(`${file} declares logits as ${logitsMeta.type}, expected float32 or float16.`);
   const vocabDim = logitsMeta?.shape[2];
   const logitsVocab = typeof vocabDim === "number" ? vocabDim : null;
   return {

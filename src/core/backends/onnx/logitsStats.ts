@@ -87,7 +87,13 @@ export interface StatsGraphOptions {
  * (Taking the rows in cache-sized groups, each through its own copy of the nodes, was tried and measured: no faster
  * for a 4k vocabulary, slower for 128k.)
  */
-export function statsGraphParts(logitsName: string, logitsType: "float32" | "float16", prefix: string, vocab: number | null = null, options: StatsGraphOptions = {}): GraphParts {
+export function statsGraphParts(
+  logitsName: string,
+  logitsType: "float32" | "float16",
+  prefix: string,
+  vocab: number | null = null,
+  options: StatsGraphOptions = {},
+): GraphParts {
   const n = statsNames(prefix);
   const p = (s: string): string => `${prefix}${s}`;
   const nodes: GraphParts["nodes"] = [];
@@ -119,7 +125,10 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
       { name: p("block_size"), dataType: INT64, dims: [], values: [blocks.block] },
     );
     if (blocks.padded > vocab!) {
-      initializers.push({ name: p("pads"), dataType: INT64, dims: [6], values: [0, 0, 0, 0, 0, blocks.padded - vocab!] }, { name: p("pad_value"), dataType: FLOAT, dims: [], values: [-3.4e38] });
+      initializers.push(
+        { name: p("pads"), dataType: INT64, dims: [6], values: [0, 0, 0, 0, 0, blocks.padded - vocab!] },
+        { name: p("pad_value"), dataType: FLOAT, dims: [], values: [-3.4e38] },
+      );
     }
   }
 
@@ -138,8 +147,20 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
     nodes.push(
       { op: "Reshape", inputs: [source, p("block_shape")], outputs: [p("blocks")], name: p("reshape_blocks") },
       { op: "ReduceMax", inputs: [p("blocks")], outputs: [p("block_max")], intLists: { axes: [3] }, ints: { keepdims: 0 }, name: p("block_max") },
-      { op: "TopK", inputs: [p("block_max"), n.k], outputs: [p("best_block_max"), p("best_blocks")], ints: { axis: -1, largest: 1, sorted: 1 }, name: p("top_blocks") },
-      { op: "TopK", inputs: [p("best_blocks"), n.k], outputs: [p("blocks_in_order"), p("unused_order")], ints: { axis: -1, largest: 0, sorted: 1 }, name: p("order_blocks") },
+      {
+        op: "TopK",
+        inputs: [p("block_max"), n.k],
+        outputs: [p("best_block_max"), p("best_blocks")],
+        ints: { axis: -1, largest: 1, sorted: 1 },
+        name: p("top_blocks"),
+      },
+      {
+        op: "TopK",
+        inputs: [p("best_blocks"), n.k],
+        outputs: [p("blocks_in_order"), p("unused_order")],
+        ints: { axis: -1, largest: 0, sorted: 1 },
+        name: p("order_blocks"),
+      },
       { op: "Unsqueeze", inputs: [p("blocks_in_order"), p("axis3")], outputs: [p("blocks_in_order4")], name: p("unsqueeze_blocks") },
       { op: "Expand", inputs: [p("blocks_in_order4"), p("block_expand")], outputs: [p("block_index")], name: p("expand_blocks") },
       { op: "GatherElements", inputs: [p("blocks"), p("block_index")], outputs: [p("chosen")], ints: { axis: 2 }, name: p("gather_blocks") },
@@ -182,7 +203,13 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
     { op: "Cast", inputs: [p("above_count_int")], outputs: [p("above_count")], ints: { to: FLOAT }, name: p("cast_count") },
     // one output: ids as floats are exact below 2^24
     { op: "Cast", inputs: [p("top_indices")], outputs: [p("top_ids")], ints: { to: FLOAT }, name: p("cast_ids") },
-    { op: "Concat", inputs: [p("target_logprob"), p("neg_entropy"), p("above_count"), p("top_logprobs"), p("top_ids")], outputs: [n.packed], ints: { axis: 2 }, name: p("pack") },
+    {
+      op: "Concat",
+      inputs: [p("target_logprob"), p("neg_entropy"), p("above_count"), p("top_logprobs"), p("top_ids")],
+      outputs: [n.packed],
+      ints: { axis: 2 },
+      name: p("pack"),
+    },
   );
   return {
     nodes,
@@ -197,12 +224,22 @@ export function statsGraphParts(logitsName: string, logitsType: "float32" | "flo
 }
 
 /** The inputs that feed the statistics nodes. */
-export function statsFeeds(names: StatsNames, firstRow: number, targets: readonly number[], topK: number, vocab: number): { feeds: Record<string, ort.Tensor>; k: number } {
+export function statsFeeds(
+  names: StatsNames,
+  firstRow: number,
+  targets: readonly number[],
+  topK: number,
+  vocab: number,
+): { feeds: Record<string, ort.Tensor>; k: number } {
   const k = Math.max(1, Math.min(topK, vocab));
   return {
     k,
     feeds: {
-      [names.targets]: new ort.Tensor("int64", BigInt64Array.from(targets, (t) => BigInt(t)), [1, targets.length, 1]),
+      [names.targets]: new ort.Tensor(
+        "int64",
+        BigInt64Array.from(targets, (t) => BigInt(t)),
+        [1, targets.length, 1],
+      ),
       [names.firstRow]: new ort.Tensor("int64", BigInt64Array.from([BigInt(firstRow)]), [1]),
       [names.k]: new ort.Tensor("int64", BigInt64Array.from([BigInt(k)]), [1]),
     },
@@ -237,7 +274,9 @@ export function scoreRowsFloat64(logits: ort.Tensor, firstRow: number, targets: 
   const row = logits.type === "float16" ? new Float32Array(vocab) : null;
   return targets.map((target, r) => {
     const offset = (firstRow + r) * rowLength;
-    return row !== null ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK) : scorePosition(data as Float32Array, offset, vocab, target, topK);
+    return row !== null
+      ? scorePosition(halfRowToFloat(data as Uint16Array, offset, vocab, row), 0, vocab, target, topK)
+      : scorePosition(data as Float32Array, offset, vocab, target, topK);
   });
 }
 
@@ -252,7 +291,10 @@ export class LogitsStats {
 
   static model(logitsType: "float32" | "float16"): Uint8Array {
     const parts = statsGraphParts("logits", logitsType, "");
-    return encodeModel({ ...parts, inputs: [{ name: "logits", elemType: logitsType === "float16" ? FLOAT16 : FLOAT, shape: [1, "seq", "vocab"] }, ...parts.inputs] });
+    return encodeModel({
+      ...parts,
+      inputs: [{ name: "logits", elemType: logitsType === "float16" ? FLOAT16 : FLOAT, shape: [1, "seq", "vocab"] }, ...parts.inputs],
+    });
   }
 
   static async create(logitsType: "float32" | "float16", threads: number): Promise<LogitsStats> {

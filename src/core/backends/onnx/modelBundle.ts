@@ -71,7 +71,10 @@ export function openModelBundle(dirInput: string): ModelBundle {
   } catch {
     throw new ModelBundleError(`The model folder ${dir} does not exist.`);
   }
-  if (!stat.isDirectory()) throw new ModelBundleError(`The model path ${dir} is not a folder (expected a Hugging Face model folder with config.json, tokenizer.json and an ONNX graph).`);
+  if (!stat.isDirectory())
+    throw new ModelBundleError(
+      `The model path ${dir} is not a folder (expected a Hugging Face model folder with config.json, tokenizer.json and an ONNX graph).`,
+    );
 
   const config = readJsonObject(dir, "config.json");
   let spec: ArchitectureSpec;
@@ -83,7 +86,8 @@ export function openModelBundle(dirInput: string): ModelBundle {
   }
   const tokenizerJson = readJsonObject(dir, "tokenizer.json");
   const model = tokenizerJson["model"];
-  if (typeof model !== "object" || model === null) throw new ModelBundleError(`${path.join(dir, "tokenizer.json")} has no "model" object (expected a Hugging Face tokenizers file).`);
+  if (typeof model !== "object" || model === null)
+    throw new ModelBundleError(`${path.join(dir, "tokenizer.json")} has no "model" object (expected a Hugging Face tokenizers file).`);
   const tokenizerConfig = fs.existsSync(path.join(dir, "tokenizer_config.json")) ? readJsonObject(dir, "tokenizer_config.json") : {};
 
   const onnxFile = ONNX_CANDIDATES.find((candidate) => fs.existsSync(path.join(dir, candidate)));
@@ -98,7 +102,8 @@ export function openModelBundle(dirInput: string): ModelBundle {
   files.push({ name: onnxFile, bytes: fileSize(onnxPath) });
   // External data files sit next to the graph and start with its name (model.onnx_data, model.onnx.data).
   for (const entry of fs.readdirSync(onnxDir)) {
-    if (entry !== base && entry.startsWith(base)) files.push({ name: path.relative(dir, path.join(onnxDir, entry)), bytes: fileSize(path.join(onnxDir, entry)) });
+    if (entry !== base && entry.startsWith(base))
+      files.push({ name: path.relative(dir, path.join(onnxDir, entry)), bytes: fileSize(path.join(onnxDir, entry)) });
   }
   for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json"]) {
     if (fs.existsSync(path.join(dir, name))) files.push({ name, bytes: fileSize(path.join(dir, name)) });

@@ -159,7 +159,12 @@ export function appendToGraph(model: Uint8Array, graphField: { tagStart: number;
  * A copy of `model` whose graph lacks the fields at `removed` (byte ranges inside the graph message, such as
  * OnnxNode.field) and has `extraFields` appended; only the graph's length changes besides.
  */
-export function rewriteGraph(model: Uint8Array, graphField: { tagStart: number; start: number; end: number }, removed: ReadonlyArray<{ tagStart: number; end: number }>, extraFields: Uint8Array): Buffer {
+export function rewriteGraph(
+  model: Uint8Array,
+  graphField: { tagStart: number; start: number; end: number },
+  removed: ReadonlyArray<{ tagStart: number; end: number }>,
+  extraFields: Uint8Array,
+): Buffer {
   const view = (from: number, to: number): Buffer => Buffer.from(model.buffer, model.byteOffset + from, to - from);
   const kept: Buffer[] = [];
   let at = graphField.start;
@@ -193,7 +198,6 @@ export function encodeModel(graph: { nodes: NodeSpec[]; initializers: TensorSpec
   for (const v of graph.outputs) g.message(12, valueInfo(v));
   return new ProtoWriter().varint(1, 8).string(2, "perplexity-lens-tests").message(7, g).message(8, new ProtoWriter().string(1, "").varint(2, opset)).finish();
 }
-
 
 /** IEEE 754 binary16 bits of `value`, rounded to nearest even (normal and subnormal range; overflow gives ±inf). */
 export function floatToHalf(value: number): number {

@@ -70,7 +70,12 @@ export class OnnxCausalLm {
   }
 
   /** Creates a session from a file path or model bytes (bytes: for weights patched in memory). */
-  static async load(source: string | Uint8Array, spec: ArchitectureSpec, options: SessionOptions, file = typeof source === "string" ? source : "the ONNX model"): Promise<OnnxCausalLm> {
+  static async load(
+    source: string | Uint8Array,
+    spec: ArchitectureSpec,
+    options: SessionOptions,
+    file = typeof source === "string" ? source : "the ONNX model",
+  ): Promise<OnnxCausalLm> {
     const logger = options.logger ?? silentLogger;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: ["cpu"],
@@ -96,14 +101,17 @@ export class OnnxCausalLm {
       }
     }
     try {
-      session ??= typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
+      session ??=
+        typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
     } catch (e) {
       const full = String((e as Error).message ?? e);
       // An operator the CPU provider lacks (a custom op, or one from a newer opset) gets its own sentence: onnxruntime's
       // wording repeats the path and dumps the node.
       const missingOp = /No Op registered for (\S+) with domain_version of (\d+)/.exec(full);
       if (missingOp) {
-        throw new OnnxModelError(`${file} uses the operator ${missingOp[1]} (opset ${missingOp[2]}), which onnxruntime's CPU execution provider does not have (custom-op libraries are never loaded).`);
+        throw new OnnxModelError(
+          `${file} uses the operator ${missingOp[1]} (opset ${missingOp[2]}), which onnxruntime's CPU execution provider does not have (custom-op libraries are never loaded).`,
+        );
       }
       const reason = full.split("\n")[0]!.trim();
       throw new OnnxModelError(`onnxruntime could not load ${file} (${reason.replace(/\.$/, "")}).`);
@@ -146,7 +154,11 @@ export class OnnxCausalLm {
     const { kvHeads, headDim, kvDtype, numLayers } = this.signature;
     const tensors: ort.Tensor[] = [];
     for (let i = 0; i < 2 * numLayers; i++) {
-      tensors.push(kvDtype === "float16" ? new ort.Tensor("float16", new Uint16Array(0), [1, kvHeads, 0, headDim]) : new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]));
+      tensors.push(
+        kvDtype === "float16"
+          ? new ort.Tensor("float16", new Uint16Array(0), [1, kvHeads, 0, headDim])
+          : new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]),
+      );
     }
     return { tensors, length: 0 };
   }
@@ -158,7 +170,12 @@ export class OnnxCausalLm {
    */
   forward(ids: ArrayLike<number>, past: KvState | null): Promise<ForwardResult & { logits: ort.Tensor }>;
   forward(ids: ArrayLike<number>, past: KvState | null, stats: StatsRequest | null, fetchLogits?: boolean): Promise<ForwardResult>;
-  async forward(ids: ArrayLike<number>, past: KvState | null, stats: StatsRequest | null = null, fetchLogits = stats === null || !this.signature.fusedStats): Promise<ForwardResult> {
+  async forward(
+    ids: ArrayLike<number>,
+    past: KvState | null,
+    stats: StatsRequest | null = null,
+    fetchLogits = stats === null || !this.signature.fusedStats,
+  ): Promise<ForwardResult> {
     const sig = this.signature;
     const seq = ids.length;
     const pastLength = past?.length ?? 0;
@@ -186,14 +203,19 @@ export class OnnxCausalLm {
     if (sig.fusedStats) {
       // The statistics inputs must always be fed; without a request they score the last row against token 0, or every
       // row when the logits are wanted and the graph projects only the scored rows.
-      const request = stats ?? (fetchLogits && sig.rowsBeforeHead ? { firstRow: 0, targets: new Array<number>(seq).fill(0), topK: 1, vocab: 1 } : { firstRow: seq - 1, targets: [0], topK: 1, vocab: 1 });
+      const request =
+        stats ??
+        (fetchLogits && sig.rowsBeforeHead
+          ? { firstRow: 0, targets: new Array<number>(seq).fill(0), topK: 1, vocab: 1 }
+          : { firstRow: seq - 1, targets: [0], topK: 1, vocab: 1 });
       if (sig.rowsBeforeHead) logitsFirstRow = request.firstRow;
       const built = statsFeeds(this.statsNames, request.firstRow, request.targets, request.topK, request.vocab);
       k = built.k;
       Object.assign(feeds, built.feeds);
     } else if (stats !== null) throw new OnnxModelError("internal: statistics requested from a graph without them.");
     // onnxruntime ignores unknown feeds silently and fails late on missing ones: check both here.
-    for (const name of Object.keys(feeds)) if (!sig.inputNames.includes(name)) throw new OnnxModelError(`internal: feed ${name} is not an input of ${this.file}.`);
+    for (const name of Object.keys(feeds))
+      if (!sig.inputNames.includes(name)) throw new OnnxModelError(`internal: feed ${name} is not an input of ${this.file}.`);
     for (const name of sig.inputNames) if (feeds[name] === undefined) throw new OnnxModelError(`internal: no value for input ${name} of ${this.file}.`);
 
     const names = this.statsNames;

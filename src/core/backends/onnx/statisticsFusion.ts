@@ -38,7 +38,14 @@ export function fuseStatistics(bytes: Uint8Array): FusedModel | null {
   const vocab = typeof vocabDim === "number" && vocabDim > 0 ? vocabDim : null;
   const head = proto.graph.nodes.find((n) => n.outputs.includes("logits"));
   const initializerNames = new Set(proto.graph.initializers.map((i) => i.name));
-  const headOnRows = head !== undefined && head.opType === "MatMul" && head.domain === "" && !head.hasAttributes && head.outputs.length === 1 && head.inputs.length === 2 && !initializerNames.has(head.inputs[0]!);
+  const headOnRows =
+    head !== undefined &&
+    head.opType === "MatMul" &&
+    head.domain === "" &&
+    !head.hasAttributes &&
+    head.outputs.length === 1 &&
+    head.inputs.length === 2 &&
+    !initializerNames.has(head.inputs[0]!);
   const stats = statsGraphParts("logits", logits.elemType === 10 ? "float16" : "float32", STATS_PREFIX, vocab, { rowsSliced: headOnRows });
   if (!headOnRows) return { bytes: appendToGraph(bytes, proto.graphField, encodeGraphFields(stats)), rowsBeforeHead: false };
   const names = statsNames(STATS_PREFIX);
@@ -46,7 +53,12 @@ export function fuseStatistics(bytes: Uint8Array): FusedModel | null {
   const parts: GraphParts = {
     nodes: [
       // Rows [first_row, seq) of the hidden states ([batch, seq, d] or [seq, d]: the second axis from the end).
-      { op: "Slice", inputs: [head.inputs[0]!, names.firstRow, `${STATS_PREFIX}head_end`, `${STATS_PREFIX}head_axis`], outputs: [rows], name: `${STATS_PREFIX}head_rows` },
+      {
+        op: "Slice",
+        inputs: [head.inputs[0]!, names.firstRow, `${STATS_PREFIX}head_end`, `${STATS_PREFIX}head_axis`],
+        outputs: [rows],
+        name: `${STATS_PREFIX}head_rows`,
+      },
       { op: "MatMul", inputs: [rows, head.inputs[1]!], outputs: ["logits"], name: `${STATS_PREFIX}lm_head` },
       ...stats.nodes,
     ],

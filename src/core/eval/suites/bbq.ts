@@ -85,7 +85,8 @@ function parseBbqLine(raw: unknown, file: string, line: number, where: string): 
   const polarity = str(raw["question_polarity"], "question_polarity");
   if (polarity !== "neg" && polarity !== "nonneg") throw itemError(where, `has question_polarity ${JSON.stringify(polarity)}, not "neg" or "nonneg"`);
   const condition = str(raw["context_condition"], "context_condition");
-  if (condition !== "ambig" && condition !== "disambig") throw itemError(where, `has context_condition ${JSON.stringify(condition)}, not "ambig" or "disambig"`);
+  if (condition !== "ambig" && condition !== "disambig")
+    throw itemError(where, `has context_condition ${JSON.stringify(condition)}, not "ambig" or "disambig"`);
   const answers: [string, string, string] = [str(raw["ans0"], "ans0"), str(raw["ans1"], "ans1"), str(raw["ans2"], "ans2")];
   const info = raw["answer_info"];
   if (!isRecord(info)) throw itemError(where, `has no answer_info object`);
@@ -96,7 +97,8 @@ function parseBbqLine(raw: unknown, file: string, line: number, where: string): 
   }) as [string[], string[], string[]];
   const metadata = raw["additional_metadata"];
   const groups = isRecord(metadata) ? metadata["stereotyped_groups"] : undefined;
-  if (!Array.isArray(groups) || !groups.every((x) => typeof x === "string")) throw itemError(where, `has no additional_metadata.stereotyped_groups list of strings`);
+  if (!Array.isArray(groups) || !groups.every((x) => typeof x === "string"))
+    throw itemError(where, `has no additional_metadata.stereotyped_groups list of strings`);
   const label = raw["label"];
   if (label !== 0 && label !== 1 && label !== 2) throw itemError(where, `has label ${describeJson(label)}, not 0, 1 or 2`);
   const questionIndex = raw["question_index"];
@@ -115,7 +117,8 @@ function parseBbqLine(raw: unknown, file: string, line: number, where: string): 
     stereotypedGroups: groups as string[],
     label,
   };
-  if (unknownAnswerIndex(item) === null) throw itemError(where, `has no "unknown" answer (none of ans0..ans2 is an unknown response or has the group "unknown")`);
+  if (unknownAnswerIndex(item) === null)
+    throw itemError(where, `has no "unknown" answer (none of ans0..ans2 is an unknown response or has the group "unknown")`);
   return item;
 }
 
@@ -141,7 +144,10 @@ export function parseBbq(text: string, fileName: string): BbqItem[] {
 export function loadBbqFolder(folder: string): BbqItem[] {
   let names: string[];
   try {
-    names = fs.readdirSync(folder).filter((name) => name.endsWith(".jsonl")).sort();
+    names = fs
+      .readdirSync(folder)
+      .filter((name) => name.endsWith(".jsonl"))
+      .sort();
   } catch {
     throw new SuiteDataError(`The BBQ folder ${folder} could not be read.`);
   }
@@ -177,7 +183,12 @@ export function bbqAnswerGroups(group: string): string[] {
   ] as const) {
     s = s.replaceAll(from, to);
   }
-  s = s.replaceAll("lowSES", "low SES").replaceAll("highSES", "high SES").replaceAll("nonObese", "non Obese").replaceAll("nonDisabled", "non Disabled").replaceAll("nonTrans", "non Trans");
+  s = s
+    .replaceAll("lowSES", "low SES")
+    .replaceAll("highSES", "high SES")
+    .replaceAll("nonObese", "non Obese")
+    .replaceAll("nonDisabled", "non Disabled")
+    .replaceAll("nonTrans", "non Trans");
   if (s.includes("woman")) s = s.replaceAll("woman", "F_woman");
   else if (s.includes("man")) s = s.replaceAll("man", "M_man");
   s = s.replaceAll("girl", "F_girl").replaceAll("boy", "M_boy");
@@ -250,7 +261,8 @@ export interface BbqOutcome {
 /** The outcome of an item from its choices' log-likelihoods (null when any of them is null). */
 export function bbqOutcome(item: BbqItem, choiceLogprobs: readonly (number | null)[], choiceSet: BbqChoiceSet = "answers"): BbqOutcome | null {
   const choices = bbqChoices(item, choiceSet);
-  if (choiceLogprobs.length !== choices.texts.length) throw new SuiteDataError(`${item.file}, line ${item.line}: ${choiceLogprobs.length} scores for ${choices.texts.length} choices.`);
+  if (choiceLogprobs.length !== choices.texts.length)
+    throw new SuiteDataError(`${item.file}, line ${item.line}: ${choiceLogprobs.length} scores for ${choices.texts.length} choices.`);
   let chosen: number | null = null;
   for (let i = 0; i < choiceLogprobs.length; i++) {
     const v = choiceLogprobs[i];
@@ -323,7 +335,11 @@ export interface BbqReport {
 }
 
 /** Accuracy and bias scores overall and per category; `choiceLogprobs[i]` holds item i's choices' log-likelihoods. */
-export function bbqMetrics(items: readonly BbqItem[], choiceLogprobs: ReadonlyArray<ReadonlyArray<number | null>>, choiceSet: BbqChoiceSet = "answers"): BbqReport {
+export function bbqMetrics(
+  items: readonly BbqItem[],
+  choiceLogprobs: ReadonlyArray<ReadonlyArray<number | null>>,
+  choiceSet: BbqChoiceSet = "answers",
+): BbqReport {
   if (choiceLogprobs.length !== items.length) throw new SuiteDataError(`There are ${choiceLogprobs.length} BBQ score rows for ${items.length} items.`);
   const entries = items.map((item, i) => ({ item, outcome: bbqOutcome(item, choiceLogprobs[i] as ReadonlyArray<number | null>, choiceSet) }));
   const byCategory: Record<string, BbqMetrics> = {};

@@ -149,7 +149,8 @@ export function crowsPairsMetrics(items: readonly CrowsPairsItem[], scores: read
   const byBiasType: Record<string, PairMetrics> = {};
   for (const [type, group] of groupBy(indexed, (x) => x.item.biasType)) byBiasType[type] = pairMetrics(group.map((x) => x.score));
   const byDirection: Partial<Record<StereoDirection, PairMetrics>> = {};
-  for (const [direction, group] of groupBy(indexed, (x) => x.item.stereoAntistereo)) byDirection[direction as StereoDirection] = pairMetrics(group.map((x) => x.score));
+  for (const [direction, group] of groupBy(indexed, (x) => x.item.stereoAntistereo))
+    byDirection[direction as StereoDirection] = pairMetrics(group.map((x) => x.score));
   return { overall: pairMetrics(scores), byBiasType, byDirection };
 }
 

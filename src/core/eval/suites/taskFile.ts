@@ -44,7 +44,8 @@ function optionalLabel(raw: Record<string, unknown>, where: string): string | nu
 
 function nonEmptyString(raw: Record<string, unknown>, name: string, where: string): string {
   const value = raw[name];
-  if (typeof value !== "string" || value.trim() === "") throw new SuiteDataError(`${where} needs "${name}", a non-empty string${value === undefined ? "" : `, not ${describeJson(value)}`}.`);
+  if (typeof value !== "string" || value.trim() === "")
+    throw new SuiteDataError(`${where} needs "${name}", a non-empty string${value === undefined ? "" : `, not ${describeJson(value)}`}.`);
   return value;
 }
 
@@ -54,7 +55,8 @@ function parsePair(raw: Record<string, unknown>, where: string, line: number): P
 
 function parseChoice(raw: Record<string, unknown>, where: string, line: number): ChoiceTaskItem {
   const context = raw["context"];
-  if (typeof context !== "string") throw new SuiteDataError(`${where} needs "context", a string${context === undefined ? "" : `, not ${describeJson(context)}`}.`);
+  if (typeof context !== "string")
+    throw new SuiteDataError(`${where} needs "context", a string${context === undefined ? "" : `, not ${describeJson(context)}`}.`);
   const choices = raw["choices"];
   if (!Array.isArray(choices) || choices.length < 2 || !choices.every((c) => typeof c === "string" && c !== "")) {
     throw new SuiteDataError(`${where} needs "choices", a list of at least two non-empty strings.`);
@@ -63,7 +65,8 @@ function parseChoice(raw: Record<string, unknown>, where: string, line: number):
   const answer = raw["answer"];
   let index: number;
   if (typeof answer === "number") {
-    if (!Number.isInteger(answer) || answer < 0 || answer >= list.length) throw new SuiteDataError(`${where} has answer ${answer}, not the index of one of its ${list.length} choices (0 to ${list.length - 1}).`);
+    if (!Number.isInteger(answer) || answer < 0 || answer >= list.length)
+      throw new SuiteDataError(`${where} has answer ${answer}, not the index of one of its ${list.length} choices (0 to ${list.length - 1}).`);
     index = answer;
   } else if (typeof answer === "string") {
     index = list.indexOf(answer);
@@ -92,7 +95,8 @@ export function parseTaskFile(text: string, fileName: string): TaskFile {
     }
     if (!isRecord(raw)) throw new SuiteDataError(`${where} is ${describeJson(raw)}, not an object.`);
     const lineKind: TaskFile["kind"] | null = "more" in raw || "less" in raw ? "pairs" : "choices" in raw || "context" in raw ? "multipleChoice" : null;
-    if (lineKind === null) throw new SuiteDataError(`${where} is neither a pair ({"more", "less"}) nor a multiple-choice item ({"context", "choices", "answer"}).`);
+    if (lineKind === null)
+      throw new SuiteDataError(`${where} is neither a pair ({"more", "less"}) nor a multiple-choice item ({"context", "choices", "answer"}).`);
     if (kind === null) {
       kind = lineKind;
       kindLine = line;
@@ -151,7 +155,14 @@ export function choiceMetrics(items: readonly ChoiceTaskItem[], choiceLogprobs: 
     acc.push(pred === item.answer ? 1 : 0);
     accNorm.push(predNorm === item.answer ? 1 : 0);
   });
-  return { items: acc.length, skipped: items.length - acc.length, acc: mean(acc), accStderr: meanStderr(acc), accNorm: mean(accNorm), accNormStderr: meanStderr(accNorm) };
+  return {
+    items: acc.length,
+    skipped: items.length - acc.length,
+    acc: mean(acc),
+    accStderr: meanStderr(acc),
+    accNorm: mean(accNorm),
+    accNormStderr: meanStderr(accNorm),
+  };
 }
 
 export type TaskFileReport =

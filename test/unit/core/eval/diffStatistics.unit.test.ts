@@ -90,7 +90,14 @@ describe("klDivergence of one position", () => {
     close(klDivergence(p, q).value, expected, 1e-15);
     close(klDivergence(p, q).value, 0.14384103622589045, 1e-15);
     // Logits (unnormalised, shifted) give the same divergence.
-    close(klDivergence(p.map((x) => x + 7), q.map((x) => x - 3)).value, expected, 1e-14);
+    close(
+      klDivergence(
+        p.map((x) => x + 7),
+        q.map((x) => x - 3),
+      ).value,
+      expected,
+      1e-14,
+    );
   });
 
   test("−Infinity entries: zero baseline probability contributes 0; zero candidate probability where the baseline has some makes it infinite", () => {
@@ -257,18 +264,25 @@ describe("summarizeDiff: llama-perplexity --kl-divergence's summary", () => {
       same(summary.sameTop!.rate, reference.same, "same top");
       const kl = summary.klDivergence!.percentiles;
       const fractions = { p99_9: 0.999, p99: 0.99, p95: 0.95, p90: 0.9, median: 0.5, p10: 0.1, p5: 0.05, p1: 0.01, p0_1: 0.001 } as const;
-      for (const [key, f] of Object.entries(fractions)) close(kl[key as keyof typeof fractions], reference.quantile7(reference.klValues, f), 1e-12, `KLD ${key}`);
+      for (const [key, f] of Object.entries(fractions))
+        close(kl[key as keyof typeof fractions], reference.quantile7(reference.klValues, f), 1e-12, `KLD ${key}`);
       assert.equal(kl.maximum, Math.max(...reference.klValues));
       assert.equal(kl.minimum, Math.min(...reference.klValues));
       const dp = summary.tokenProbability!.percentiles;
-      for (const [key, f] of Object.entries({ ...fractions, p75: 0.75, p25: 0.25 })) close(dp[key as keyof typeof dp], reference.quantile7(reference.dpValues, f), 1e-12, `Δp ${key}`);
+      for (const [key, f] of Object.entries({ ...fractions, p75: 0.75, p25: 0.25 }))
+        close(dp[key as keyof typeof dp], reference.quantile7(reference.dpValues, f), 1e-12, `Δp ${key}`);
       assert.equal(dp.maximum, Math.max(...reference.dpValues));
       assert.equal(dp.minimum, Math.min(...reference.dpValues));
     }
   });
 
   test("a configuration compared with itself: KL 0, Δp 0, same top 100 %, ratio exactly 1, correlation 1", () => {
-    const positions = randomPositions(7, 400).map((p): DiffPosition => ({ baselineLogprob: p.baselineLogprob, candidateLogprob: p.baselineLogprob, klDivergence: 0, sameTop: true }));
+    const positions = randomPositions(7, 400).map((p): DiffPosition => ({
+      baselineLogprob: p.baselineLogprob,
+      candidateLogprob: p.baselineLogprob,
+      klDivergence: 0,
+      sameTop: true,
+    }));
     const summary = summarizeDiff(positions);
     assertNoNonFinite(summary);
     const perplexity = summary.perplexity!;
@@ -335,11 +349,17 @@ describe("summarizeDiff: llama-perplexity --kl-divergence's summary", () => {
     const empty = summarizeDiff([]);
     assert.equal(empty.problem, "There are no positions to compare.");
     assert.equal(empty.perplexity, null);
-    const unusable = summarizeDiff([{ baselineLogprob: null, candidateLogprob: -1 }, { baselineLogprob: -1, candidateLogprob: -Infinity }]);
+    const unusable = summarizeDiff([
+      { baselineLogprob: null, candidateLogprob: -1 },
+      { baselineLogprob: -1, candidateLogprob: -Infinity },
+    ]);
     assert.equal(unusable.problem, "No position has a finite log-probability on both sides.");
     assert.equal(unusable.skippedPositions, 2);
 
-    const one = summarizeDiff([{ baselineLogprob: -1, candidateLogprob: -2, klDivergence: 0.3, sameTop: true }, { baselineLogprob: null, candidateLogprob: -1 }]);
+    const one = summarizeDiff([
+      { baselineLogprob: -1, candidateLogprob: -2, klDivergence: 0.3, sameTop: true },
+      { baselineLogprob: null, candidateLogprob: -1 },
+    ]);
     assertNoNonFinite(one);
     assert.equal(one.positions, 1);
     assert.equal(one.skippedPositions, 1);
@@ -508,8 +528,16 @@ describe("alignLossesOnCommonSpans: two tokenizers on per-character spans", () =
       for (const token of [...baseline, ...candidate]) for (let b = token.byteStart + 1; b < token.byteEnd; b++) assert.ok(!cuts.has(b), `token crosses ${b}`);
       // Sums: each side's spans add up to its total NLL, and each span equals the sum of its bytes' spread losses.
       const sum = (tokens: ByteSpanLoss[]): number => tokens.reduce((a, t) => a + t.nll, 0);
-      close(alignment.spans.reduce((a, s) => a + s.baselineNll, 0), sum(baseline), 1e-12);
-      close(alignment.spans.reduce((a, s) => a + s.candidateNll, 0), sum(candidate), 1e-12);
+      close(
+        alignment.spans.reduce((a, s) => a + s.baselineNll, 0),
+        sum(baseline),
+        1e-12,
+      );
+      close(
+        alignment.spans.reduce((a, s) => a + s.candidateNll, 0),
+        sum(candidate),
+        1e-12,
+      );
       close(alignment.baselineNll, sum(baseline), 1e-12);
       const perByteBase = spreadLossOverBytes(baseline, bytes);
       const perByteCand = spreadLossOverBytes(candidate, bytes);
@@ -528,10 +556,16 @@ describe("alignLossesOnCommonSpans: two tokenizers on per-character spans", () =
   });
 
   test("invalid tokens are refused with a sentence", () => {
-    assert.throws(() => alignLossesOnCommonSpans("ab", [{ nll: 1, byteStart: 0, byteEnd: 3 }], []), (e: unknown) => e instanceof SpanAlignmentError && e.message === "Token 0 of the baseline has bytes [0, 3), which is not a span of the text's 2 bytes.");
+    assert.throws(
+      () => alignLossesOnCommonSpans("ab", [{ nll: 1, byteStart: 0, byteEnd: 3 }], []),
+      (e: unknown) => e instanceof SpanAlignmentError && e.message === "Token 0 of the baseline has bytes [0, 3), which is not a span of the text's 2 bytes.",
+    );
     assert.throws(() => alignLossesOnCommonSpans("ab", [], [{ nll: 1, byteStart: 2, byteEnd: 1 }]), SpanAlignmentError);
     assert.throws(() => alignLossesOnCommonSpans("ab", [], [{ nll: 0.5, byteStart: 0.5, byteEnd: 1 }]), SpanAlignmentError);
-    assert.throws(() => alignLossesOnCommonSpans("ab", [{ nll: NaN, byteStart: 0, byteEnd: 1 }], []), /Token 0 of the baseline has a loss of NaN; leave unscored tokens out\./);
+    assert.throws(
+      () => alignLossesOnCommonSpans("ab", [{ nll: NaN, byteStart: 0, byteEnd: 1 }], []),
+      /Token 0 of the baseline has a loss of NaN; leave unscored tokens out\./,
+    );
     assert.throws(() => alignLossesOnCommonSpans("", [{ nll: 1, byteStart: 0, byteEnd: 0 }], []), /The text is empty/);
     assert.deepEqual(alignLossesOnCommonSpans("", [], []), { bytes: 0, spans: [], baselineNll: 0, candidateNll: 0 });
   });

@@ -90,13 +90,21 @@ describe("encodePair: the pair encoded together, the continuation = whole[len(co
 
 describe("encodeRequest: lm-eval's TemplateLM.loglikelihood encoding", () => {
   test("an empty context is the prefix token, the continuation encoded alone", () => {
-    assert.deepEqual(encodeRequest(words, { context: "", continuation: "The cat" }, EOT), { contextIds: [EOT], continuationIds: [1, 2], contextMatchesWhole: true });
+    assert.deepEqual(encodeRequest(words, { context: "", continuation: "The cat" }, EOT), {
+      contextIds: [EOT],
+      continuationIds: [1, 2],
+      contextMatchesWhole: true,
+    });
   });
   test("a whitespace-only context becomes the prefix token after the split", () => {
     assert.deepEqual(encodeRequest(words, { context: " ", continuation: "sat" }, EOT), { contextIds: [EOT], continuationIds: [3], contextMatchesWhole: true });
   });
   test("any other context goes through encodePair", () => {
-    assert.deepEqual(encodeRequest(words, { context: "The cat ", continuation: "sat" }, EOT), { contextIds: [1, 2], continuationIds: [3], contextMatchesWhole: true });
+    assert.deepEqual(encodeRequest(words, { context: "The cat ", continuation: "sat" }, EOT), {
+      contextIds: [1, 2],
+      continuationIds: [3],
+      contextMatchesWhole: true,
+    });
   });
   test("tokenIdEncoder adapts an encode that gives { ids, offsets }", () => {
     const adapted = tokenIdEncoder({ encode: (text) => ({ ids: words.encode(text), offsets: [] }) });
@@ -118,7 +126,12 @@ describe("planRequest: the input window after truncation (HFLM _loglikelihood_to
   test("context truncated from the left to the last maxLength + 1 tokens", () => {
     // all = [10 11 12 13 14 20 21] (7); the last 5 are [12 13 14 20 21]; without the last: [12 13 14 20].
     // scoredFrom = 4 − 2 = 2: position 2 (token 14) predicts 20, position 3 (token 20) predicts 21.
-    assert.deepEqual(planRequest([10, 11, 12, 13, 14], [20, 21], 4, EOT), { inputIds: [12, 13, 14, 20], scoredFrom: 2, targetIds: [20, 21], truncatedTokens: 2 });
+    assert.deepEqual(planRequest([10, 11, 12, 13, 14], [20, 21], 4, EOT), {
+      inputIds: [12, 13, 14, 20],
+      scoredFrom: 2,
+      targetIds: [20, 21],
+      truncatedTokens: 2,
+    });
   });
   test("a continuation of exactly maxLength tokens keeps one context token", () => {
     assert.deepEqual(planRequest([10, 11], [20, 21, 22], 3, EOT), { inputIds: [11, 20, 21], scoredFrom: 0, targetIds: [20, 21, 22], truncatedTokens: 1 });
@@ -127,7 +140,10 @@ describe("planRequest: the input window after truncation (HFLM _loglikelihood_to
     assert.deepEqual(planRequest([10, 11], [20, 21], 3, EOT), { inputIds: [10, 11, 20], scoredFrom: 1, targetIds: [20, 21], truncatedTokens: 0 });
   });
   test("bad requests give one clear sentence", () => {
-    assert.throws(() => planRequest([1], [], 10, EOT), (e: unknown) => e instanceof LoglikelihoodError && e.message === "The continuation has no tokens, so there is nothing to score.");
+    assert.throws(
+      () => planRequest([1], [], 10, EOT),
+      (e: unknown) => e instanceof LoglikelihoodError && e.message === "The continuation has no tokens, so there is nothing to score.",
+    );
     assert.throws(() => planRequest([1], [2, 3, 4], 2, EOT), { message: "The continuation is 3 tokens, more than the 2 tokens the model can take." });
     assert.throws(() => planRequest([1], [2], 0, EOT), LoglikelihoodError);
     assert.throws(() => planRequest([1, -1], [2], 10, EOT), { message: "Token 1 of the context is -1, not a token id (a non-negative integer)." });
@@ -232,7 +248,11 @@ describe("planPrefixBatches: requests grouped by their shared context", () => {
     const all = [...plans, planRequest([], [1, 2, 3, 4], 100, EOT), planRequest([], [1, 2, 5, 4], 100, EOT)];
     const direct = all.map((plan) => {
       const outs = run(plan.inputIds, 0).slice(plan.scoredFrom);
-      return collectResult(plan, outs.map((o, j) => logprobOf(o, plan.targetIds[j] as number)), outs.map(argmaxOf));
+      return collectResult(
+        plan,
+        outs.map((o, j) => logprobOf(o, plan.targetIds[j] as number)),
+        outs.map(argmaxOf),
+      );
     });
     for (const batch of planPrefixBatches(all)) {
       const prefixOutputs = run(batch.sharedPrefix, 0).slice(batch.prefixOutputsFrom);
@@ -240,7 +260,11 @@ describe("planPrefixBatches: requests grouped by their shared context", () => {
         const plan = all[entry.request] as RequestPlan;
         const runOutputs = run(batch.sharedPrefix.concat(entry.runIds), batch.sharedPrefixLength);
         const outs = entryScoredOutputs(batch, entry, plan, prefixOutputs, runOutputs);
-        const viaBatch = collectResult(plan, outs.map((o, j) => logprobOf(o, plan.targetIds[j] as number)), outs.map(argmaxOf));
+        const viaBatch = collectResult(
+          plan,
+          outs.map((o, j) => logprobOf(o, plan.targetIds[j] as number)),
+          outs.map(argmaxOf),
+        );
         assert.deepEqual(viaBatch, direct[entry.request], `request ${entry.request}`);
       }
     }

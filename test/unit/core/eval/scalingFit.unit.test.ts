@@ -18,7 +18,10 @@ import { uniformRandom } from "../../../helpers/onnxBuilder";
 
 const close = (actual: number | null | undefined, expected: number, tolerance: number, what = ""): void => {
   assert.ok(actual !== null && actual !== undefined, `${what}: expected ${expected}, got ${actual}`);
-  assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual} (tolerance ${tolerance})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)),
+    `${what}: expected ${expected}, got ${actual} (tolerance ${tolerance})`,
+  );
 };
 const relativeClose = (actual: number | null | undefined, expected: number, tolerance: number, what = ""): void => {
   assert.ok(actual !== null && actual !== undefined, `${what}: expected ${expected}, got ${actual}`);
@@ -32,7 +35,9 @@ function gaussian(seed: number): () => number {
 
 /** `count` values from `from` to `to` (both exactly), evenly spaced in ln. */
 function logSpaced(from: number, to: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => (i === 0 ? from : i === count - 1 ? to : Math.exp(Math.log(from) + (i / (count - 1)) * (Math.log(to) - Math.log(from)))));
+  return Array.from({ length: count }, (_, i) =>
+    i === 0 ? from : i === count - 1 ? to : Math.exp(Math.log(from) + (i / (count - 1)) * (Math.log(to) - Math.log(from))),
+  );
 }
 
 function powerLawFit(result: PowerLawResult): PowerLawFit {
@@ -90,8 +95,14 @@ describe("fitPowerLaw: L(x) = (x_c / x)^α on ln L", () => {
     assert.equal(fit.scaleName, "C_c");
     relativeClose(fit.alpha, 0.05, 1e-9, "α_C");
     relativeClose(fit.scale, 2.7e28, 1e-9, "C_c");
-    assert.deepEqual(scalingPoints(runs, "N").map((p) => p.x), runs.map((r) => r.parameters));
-    assert.deepEqual(scalingPoints(runs, "D").map((p) => p.x), runs.map((r) => r.tokens));
+    assert.deepEqual(
+      scalingPoints(runs, "N").map((p) => p.x),
+      runs.map((r) => r.parameters),
+    );
+    assert.deepEqual(
+      scalingPoints(runs, "D").map((p) => p.x),
+      runs.map((r) => r.tokens),
+    );
   });
 
   test("standard errors against the closed form on a hand example (ln N = 0, 1, 2; ln L = 3, 2, 1.5)", () => {
@@ -115,7 +126,12 @@ describe("fitPowerLaw: L(x) = (x_c / x)^α on ln L", () => {
   });
 
   test("two points fit exactly: no standard errors, and a sentence saying why", () => {
-    const fit = powerLawFit(fitPowerLaw([{ x: 1e6, loss: 4 }, { x: 1e8, loss: 2 }]));
+    const fit = powerLawFit(
+      fitPowerLaw([
+        { x: 1e6, loss: 4 },
+        { x: 1e8, loss: 2 },
+      ]),
+    );
     close(fit.alpha, Math.log(2) / Math.log(100), 1e-14);
     assert.equal(fit.alphaError, null);
     assert.equal(fit.scaleError, null);
@@ -167,17 +183,68 @@ describe("fitPowerLaw: L(x) = (x_c / x)^α on ln L", () => {
   test("degenerate inputs each give their sentence, never NaN", () => {
     assertFailed(fitPowerLaw([]), /^This fit needs at least 2 points; there are 0\.$/);
     assertFailed(fitPowerLaw([{ x: 1e6, loss: 3 }]), /^This fit needs at least 2 points; there is 1\.$/);
-    assertFailed(fitPowerLaw([{ x: 1e6, loss: 3 }, { x: 1e6, loss: 2.9 }]), /^All points have the same N \(parameters\), so no exponent can be fitted\.$/);
-    assertFailed(fitPowerLaw([{ x: 1e6, loss: 3 }, { x: 0, loss: 2.9 }]), /^Point 1 has N = 0, but N must be positive/);
-    assertFailed(fitPowerLaw([{ x: -5, loss: 3 }, { x: 1e7, loss: 2.9 }], "D"), /^Point 0 has D = -5, but D must be positive/);
-    assertFailed(fitPowerLaw([{ x: 1e6, loss: 3 }, { x: 1e7, loss: 0 }]), /^Point 1 has loss 0, but losses must be positive/);
-    assertFailed(fitPowerLaw([{ x: 1e6, loss: NaN }, { x: 1e7, loss: 2 }]), /^Point 0 has a non-finite N or loss\.$/);
-    assertFailed(fitPowerLaw([{ x: Infinity, loss: 1 }, { x: 1e7, loss: 2 }]), /^Point 0 has a non-finite N or loss\.$/);
+    assertFailed(
+      fitPowerLaw([
+        { x: 1e6, loss: 3 },
+        { x: 1e6, loss: 2.9 },
+      ]),
+      /^All points have the same N \(parameters\), so no exponent can be fitted\.$/,
+    );
+    assertFailed(
+      fitPowerLaw([
+        { x: 1e6, loss: 3 },
+        { x: 0, loss: 2.9 },
+      ]),
+      /^Point 1 has N = 0, but N must be positive/,
+    );
+    assertFailed(
+      fitPowerLaw(
+        [
+          { x: -5, loss: 3 },
+          { x: 1e7, loss: 2.9 },
+        ],
+        "D",
+      ),
+      /^Point 0 has D = -5, but D must be positive/,
+    );
+    assertFailed(
+      fitPowerLaw([
+        { x: 1e6, loss: 3 },
+        { x: 1e7, loss: 0 },
+      ]),
+      /^Point 1 has loss 0, but losses must be positive/,
+    );
+    assertFailed(
+      fitPowerLaw([
+        { x: 1e6, loss: NaN },
+        { x: 1e7, loss: 2 },
+      ]),
+      /^Point 0 has a non-finite N or loss\.$/,
+    );
+    assertFailed(
+      fitPowerLaw([
+        { x: Infinity, loss: 1 },
+        { x: 1e7, loss: 2 },
+      ]),
+      /^Point 0 has a non-finite N or loss\.$/,
+    );
     // Rising: L = N^0.1 has α = −0.1.
-    assertFailed(fitPowerLaw(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: x ** 0.1 }))), /^The loss does not fall as N \(parameters\) grows \(the fitted exponent α would be -0\.100\), so no decreasing power law fits\.$/);
+    assertFailed(
+      fitPowerLaw(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: x ** 0.1 }))),
+      /^The loss does not fall as N \(parameters\) grows \(the fitted exponent α would be -0\.100\), so no decreasing power law fits\.$/,
+    );
     // Flat: α = 0.
     assertFailed(fitPowerLaw(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: 3 }))), /would be 0\.00\)/);
-    assertFailed(fitPowerLaw([{ x: 1e6, loss: 3 }, { x: 1e7, loss: 3.5 }], "C"), /^The loss does not fall as C \(compute\) grows/);
+    assertFailed(
+      fitPowerLaw(
+        [
+          { x: 1e6, loss: 3 },
+          { x: 1e7, loss: 3.5 },
+        ],
+        "C",
+      ),
+      /^The loss does not fall as C \(compute\) grows/,
+    );
   });
 });
 
@@ -190,7 +257,9 @@ function referenceCovariance(xs: number[], losses: number[], e: number, a: numbe
   const rows = xs.map((x) => [1, x ** -alpha, -a * x ** -alpha * Math.log(x)]);
   const m = [0, 1, 2].map((r) => [0, 1, 2].map((c) => rows.reduce((s, row) => s + row[r]! * row[c]!, 0)));
   const det3 = (q: number[][]): number =>
-    q[0]![0]! * (q[1]![1]! * q[2]![2]! - q[1]![2]! * q[2]![1]!) - q[0]![1]! * (q[1]![0]! * q[2]![2]! - q[1]![2]! * q[2]![0]!) + q[0]![2]! * (q[1]![0]! * q[2]![1]! - q[1]![1]! * q[2]![0]!);
+    q[0]![0]! * (q[1]![1]! * q[2]![2]! - q[1]![2]! * q[2]![1]!) -
+    q[0]![1]! * (q[1]![0]! * q[2]![2]! - q[1]![2]! * q[2]![0]!) +
+    q[0]![2]! * (q[1]![0]! * q[2]![1]! - q[1]![1]! * q[2]![0]!);
   const det = det3(m);
   const minor = (skip: number): number => {
     const keep = [0, 1, 2].filter((i) => i !== skip);
@@ -293,10 +362,16 @@ describe("fitPowerLawWithIrreducibleLoss: L(x) = E + A / x^α on L", () => {
     const twoDistinct = [1e6, 1e6, 1e8, 1e8].map((x, i) => ({ x, loss: chinchilla(x) + i * 1e-3 }));
     assertFailed(fitPowerLawWithIrreducibleLoss(twoDistinct), /^This fit needs at least 3 different values of N; there are 2\.$/);
     assertFailed(fitPowerLawWithIrreducibleLoss([1, 2, 3, 4].map(() => ({ x: 1e6, loss: 3 }))), /^All points have the same N/);
-    assertFailed(fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: 2 + 1e-3 * Math.log(x) }))), /^The loss does not fall as N \(parameters\) grows \(its least-squares slope against ln N is 0\.00100\), so E \+ A \/ N\^α with A > 0 and α > 0 does not fit\.$/);
+    assertFailed(
+      fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: 2 + 1e-3 * Math.log(x) }))),
+      /^The loss does not fall as N \(parameters\) grows \(its least-squares slope against ln N is 0\.00100\), so E \+ A \/ N\^α with A > 0 and α > 0 does not fit\.$/,
+    );
     assertFailed(fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 5).map((x) => ({ x, loss: -1 }))), /^Point 0 has loss -1/);
     // A step (5 at the smallest N, 2 everywhere else) is fitted better and better as α grows: the range's upper end.
-    assertFailed(fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 5).map((x, i) => ({ x, loss: i === 0 ? 5 : 2 }))), /^The best exponent α is the largest searched, 10, so these points do not determine E \+ A \/ N\^α\.$/);
+    assertFailed(
+      fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 5).map((x, i) => ({ x, loss: i === 0 ? 5 : 2 }))),
+      /^The best exponent α is the largest searched, 10, so these points do not determine E \+ A \/ N\^α\.$/,
+    );
     // A loss falling faster and faster in ln N (concave) would want E → −∞ as α → 0; with E ≥ 0 it gets E = 0.
     const concave = irreducibleFit(fitPowerLawWithIrreducibleLoss(logSpaced(1e6, 1e9, 6).map((x) => ({ x, loss: 10 - 0.01 * Math.log(x) ** 2 }))));
     assert.equal(concave.irreducibleAtBound, true);

@@ -53,7 +53,10 @@ after(async () => {
 /** Perplexity and bits per byte of a domain's validation files with the given adapter (null: base), as eval.json defines them. */
 async function evaluate(adapter: string | null, domain: "code" | "prose"): Promise<Figures> {
   await engine.setAdapters(adapter === null ? [] : [{ name: adapter, scale: 1 }]);
-  const lines = fs.readFileSync(path.join(root, evalFile!.method.validationFiles[domain]), "utf8").split("\n").filter((l) => l.trim() !== "");
+  const lines = fs
+    .readFileSync(path.join(root, evalFile!.method.validationFiles[domain]), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   let nll = 0;
   let tokens = 0;
   let bytes = 0;
@@ -83,17 +86,28 @@ test("each adapter lowers perplexity on its own domain, matching the model kit's
     const domain = row.domain!;
     const got = await evaluate(row.adapter, domain);
     assertMatches(got, row[domain], `${row.adapter} on ${domain}`);
-    assert.ok(got.tokenPerplexity < base[domain].tokenPerplexity, `${row.adapter} on ${domain}: ${got.tokenPerplexity} is not below the base's ${base[domain].tokenPerplexity}`);
-    process.stdout.write(`${row.adapter} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)}, base ${base[domain].tokenPerplexity.toFixed(4)})\n`);
+    assert.ok(
+      got.tokenPerplexity < base[domain].tokenPerplexity,
+      `${row.adapter} on ${domain}: ${got.tokenPerplexity} is not below the base's ${base[domain].tokenPerplexity}`,
+    );
+    process.stdout.write(
+      `${row.adapter} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)}, base ${base[domain].tokenPerplexity.toFixed(4)})\n`,
+    );
   }
 });
 
-test("the full table: base and every adapter on both domains", { skip: skip || (process.env["LENS_LORA_FULL_TABLE"] === "1" ? false : "set LENS_LORA_FULL_TABLE=1 (six evaluations)") }, async () => {
-  for (const row of evalFile!.rows) {
-    for (const domain of ["code", "prose"] as const) {
-      const got = await evaluate(row.adapter, domain);
-      assertMatches(got, row[domain], `${row.adapter ?? "base"} on ${domain}`);
-      process.stdout.write(`${row.adapter ?? "base"} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} bits/byte ${got.bitsPerByte.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)} / ${row[domain].bitsPerByte.toFixed(4)})\n`);
+test(
+  "the full table: base and every adapter on both domains",
+  { skip: skip || (process.env["LENS_LORA_FULL_TABLE"] === "1" ? false : "set LENS_LORA_FULL_TABLE=1 (six evaluations)") },
+  async () => {
+    for (const row of evalFile!.rows) {
+      for (const domain of ["code", "prose"] as const) {
+        const got = await evaluate(row.adapter, domain);
+        assertMatches(got, row[domain], `${row.adapter ?? "base"} on ${domain}`);
+        process.stdout.write(
+          `${row.adapter ?? "base"} on ${domain}: perplexity ${got.tokenPerplexity.toFixed(4)} bits/byte ${got.bitsPerByte.toFixed(4)} (PyTorch ${row[domain].tokenPerplexity.toFixed(4)} / ${row[domain].bitsPerByte.toFixed(4)})\n`,
+        );
+      }
     }
-  }
-});
+  },
+);

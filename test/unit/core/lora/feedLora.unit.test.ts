@@ -43,15 +43,23 @@ test("the base reproduces the goldens, and an adapter at scale 0 (or none) is th
   const base: number[][] = [];
   for (const t of golden.texts) {
     const r = await engine.score(`base:${t.name}`, t.text, OPTIONS);
-    assert.deepEqual(r.tokens.map((x) => x.id), t.ids, `${t.name}: token ids`);
+    assert.deepEqual(
+      r.tokens.map((x) => x.id),
+      t.ids,
+      `${t.name}: token ids`,
+    );
     const lp = r.tokens.map((x) => x.logprob!);
     assert.ok(maxDiff(lp, t.logprobs) < TOL, `${t.name}: base differs from PyTorch by ${maxDiff(lp, t.logprobs)}`);
     base.push(lp);
   }
-  const zero = await engine.setAdapters([{ name: "typescript-code", scale: 0 }, { name: "markdown-prose", scale: 0 }]);
+  const zero = await engine.setAdapters([
+    { name: "typescript-code", scale: 0 },
+    { name: "markdown-prose", scale: 0 },
+  ]);
   assert.equal(zero.mode, "feed");
   assert.deepEqual(zero.matchedModules, []);
-  for (const [i, t] of golden.texts.entries()) assert.deepEqual(await logprobs(`zero:${t.name}`, t.text), base[i], `${t.name}: scale 0 is bit-identical to the base`);
+  for (const [i, t] of golden.texts.entries())
+    assert.deepEqual(await logprobs(`zero:${t.name}`, t.text), base[i], `${t.name}: scale 0 is bit-identical to the base`);
   const method = (await engine.score("zero:m", "x", OPTIONS)).method;
   assert.equal(method.adapters, undefined, "adapters at scale 0 are not stated as applied");
   await engine.setAdapters([]);
@@ -63,14 +71,23 @@ for (const g of golden.adapters) {
   test(`${label} reproduces the PyTorch log-probabilities within ${TOL}`, async () => {
     const changed = await engine.setAdapters(g.adapters);
     assert.equal(changed.mode, "feed");
-    assert.deepEqual(changed.active.map((a) => [a.name, a.scale]), g.adapters.map((a) => [a.name, a.scale]));
+    assert.deepEqual(
+      changed.active.map((a) => [a.name, a.scale]),
+      g.adapters.map((a) => [a.name, a.scale]),
+    );
     assert.equal(changed.matchedModules.length, 8, "q_proj and v_proj of 4 layers");
     assert.ok(changed.matchedModules.includes("transformer.h.0.attn.q_proj"));
     for (const t of g.texts) {
       const text = golden.texts.find((x) => x.name === t.name)!.text;
       const r = await engine.score(`${label}:${t.name}`, text, OPTIONS);
-      assert.deepEqual(r.method.adapters, g.adapters.filter((a) => a.scale !== 0));
-      const d = maxDiff(r.tokens.map((x) => x.logprob!), t.logprobs);
+      assert.deepEqual(
+        r.method.adapters,
+        g.adapters.filter((a) => a.scale !== 0),
+      );
+      const d = maxDiff(
+        r.tokens.map((x) => x.logprob!),
+        t.logprobs,
+      );
       assert.ok(d < TOL, `${label} on ${t.name}: differs from PyTorch by ${d}`);
     }
     await engine.setAdapters([]);
@@ -100,7 +117,10 @@ test("setting the same weights again keeps the cache; a scale change resets it",
   const text = golden.texts[2]!.text;
   await engine.setAdapters([{ name: "typescript-code", scale: 1 }]);
   await engine.score("same", text, OPTIONS);
-  const again = await engine.setAdapters([{ name: "typescript-code", scale: 1 }, { name: "markdown-prose", scale: 0 }]);
+  const again = await engine.setAdapters([
+    { name: "typescript-code", scale: 1 },
+    { name: "markdown-prose", scale: 0 },
+  ]);
   assert.ok(again.cache.tokensCached > 0, "an added scale-0 adapter changes no weight");
   assert.equal((await engine.score("same", text, OPTIONS)).rescore.tokensRecomputed, 0);
   const scaled = await engine.setAdapters([{ name: "typescript-code", scale: 0.5 }]);
@@ -114,7 +134,10 @@ test("the same adapter twice at 0.5 equals it once at 1 (ranks concatenate, scal
   const text = golden.texts[2]!.text;
   await engine.setAdapters([{ name: "typescript-code", scale: 1 }]);
   const once = await logprobs("once", text);
-  await engine.setAdapters([{ name: "typescript-code", scale: 0.5 }, { name: "typescript-code", scale: 0.5 }]);
+  await engine.setAdapters([
+    { name: "typescript-code", scale: 0.5 },
+    { name: "typescript-code", scale: 0.5 },
+  ]);
   const twice = await logprobs("twice", text);
   assert.ok(maxDiff(once, twice) < 1e-5, `${maxDiff(once, twice)}`);
   await engine.setAdapters([]);
@@ -139,9 +162,17 @@ test("unknown names and non-finite scales are refused with one sentence and the 
 test("listAdapters reads each adapter's config: rank, alpha, targets, description", () => {
   const { adapters, problems } = engine.listAdapters();
   assert.deepEqual(problems, []);
-  assert.deepEqual(adapters.map((a) => a.name), ["markdown-prose", "typescript-code"]);
+  assert.deepEqual(
+    adapters.map((a) => a.name),
+    ["markdown-prose", "typescript-code"],
+  );
   for (const a of adapters) {
-    const config = JSON.parse(fs.readFileSync(path.join(MODEL, "adapters", a.name, "adapter_config.json"), "utf8")) as { r: number; lora_alpha: number; target_modules: string[]; description: string };
+    const config = JSON.parse(fs.readFileSync(path.join(MODEL, "adapters", a.name, "adapter_config.json"), "utf8")) as {
+      r: number;
+      lora_alpha: number;
+      target_modules: string[];
+      description: string;
+    };
     assert.equal(a.rank, config.r);
     assert.equal(a.alpha, config.lora_alpha);
     assert.deepEqual(a.targetModules, config.target_modules);

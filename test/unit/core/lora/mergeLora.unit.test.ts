@@ -114,7 +114,18 @@ function adapter(modulePath: string, inFeatures = IN): PeftAdapter {
     dir: "/tmp/tiny-adapter",
     config: { r: RANK, loraAlpha: ALPHA, targetModules: ["q_proj"], fanInFanOut: false, useRslora: false, baseModel: "", description: "" },
     scaling: ALPHA / RANK,
-    modules: [{ path: modulePath, module: "q_proj", layer: 0, rank: RANK, inFeatures, outFeatures: OUT, A: inFeatures === IN ? A : new Float32Array(RANK * inFeatures), B }],
+    modules: [
+      {
+        path: modulePath,
+        module: "q_proj",
+        layer: 0,
+        rank: RANK,
+        inFeatures,
+        outFeatures: OUT,
+        A: inFeatures === IN ? A : new Float32Array(RANK * inFeatures),
+        B,
+      },
+    ],
   };
 }
 
@@ -165,7 +176,15 @@ const layouts: Array<{ name: string; module: string; bytes: Buffer; weight: stri
     weight: "model.layers.0.self_attn.q_proj.weight",
     layout: "out_in",
     bytes: graph(
-      [{ op: "Gemm", name: "/model/layers.0/self_attn/q_proj/Gemm", inputs: ["x", "model.layers.0.self_attn.q_proj.weight"], outputs: ["y"], ints: { transB: 1 } }],
+      [
+        {
+          op: "Gemm",
+          name: "/model/layers.0/self_attn/q_proj/Gemm",
+          inputs: ["x", "model.layers.0.self_attn.q_proj.weight"],
+          outputs: ["y"],
+          ints: { transB: 1 },
+        },
+      ],
       [{ name: "model.layers.0.self_attn.q_proj.weight", dataType: FLOAT, dims: [OUT, IN], values: W }],
     ),
   },
@@ -258,12 +277,21 @@ describe("merge layouts on hand-built graphs", () => {
   };
 
   test("a float64 weight is refused (only float32 can be merged)", () => {
-    const bytes = graph([{ op: "Gemm", name: "/m/q_proj/Gemm", inputs: ["x", "m.q_proj.weight"], outputs: ["y"], ints: { transB: 1 } }], [{ name: "m.q_proj.weight", dataType: DOUBLE, dims: [OUT, IN], values: W }]);
+    const bytes = graph(
+      [{ op: "Gemm", name: "/m/q_proj/Gemm", inputs: ["x", "m.q_proj.weight"], outputs: ["y"], ints: { transB: 1 } }],
+      [{ name: "m.q_proj.weight", dataType: DOUBLE, dims: [OUT, IN], values: W }],
+    );
     refuse(bytes, "m.q_proj", /the weight m\.q_proj\.weight of m\.q_proj is float64, and only float32 weights can be merged into/);
   });
 
   test("a quantized weight (MatMulNBits) is refused", () => {
-    const bytes = graph([{ op: "MatMulNBits", name: "/model/layers.0/self_attn/q_proj/MatMul_Q4", inputs: ["x", "q_packed", "q_scales"], outputs: ["y"] }], [{ name: "q_packed", dataType: INT64, dims: [OUT, 1], values: [0, 0, 0] }, { name: "q_scales", dataType: FLOAT, dims: [OUT], values: [1, 1, 1] }]);
+    const bytes = graph(
+      [{ op: "MatMulNBits", name: "/model/layers.0/self_attn/q_proj/MatMul_Q4", inputs: ["x", "q_packed", "q_scales"], outputs: ["y"] }],
+      [
+        { name: "q_packed", dataType: INT64, dims: [OUT, 1], values: [0, 0, 0] },
+        { name: "q_scales", dataType: FLOAT, dims: [OUT], values: [1, 1, 1] },
+      ],
+    );
     refuse(bytes, "model.layers.0.self_attn.q_proj", /is a quantized weight \(MatMulNBits\), which the merge path cannot patch/);
   });
 
@@ -273,19 +301,30 @@ describe("merge layouts on hand-built graphs", () => {
         { op: "DequantizeLinear", name: "/model/layers.0/self_attn/q_proj/DequantizeLinear", inputs: ["q_int", "q_scale"], outputs: ["q_w"] },
         { op: "MatMul", name: "/model/layers.0/self_attn/q_proj/MatMul", inputs: ["x", "q_w"], outputs: ["y"] },
       ],
-      [{ name: "q_int", dataType: INT64, dims: [IN, OUT], values: new Array<number>(IN * OUT).fill(0) }, { name: "q_scale", dataType: FLOAT, dims: [], values: [1] }],
+      [
+        { name: "q_int", dataType: INT64, dims: [IN, OUT], values: new Array<number>(IN * OUT).fill(0) },
+        { name: "q_scale", dataType: FLOAT, dims: [], values: [1] },
+      ],
     );
     refuse(bytes, "model.layers.0.self_attn.q_proj", /the weight q_int of model\.layers\.0\.self_attn\.q_proj is a quantized weight \(DequantizeLinear\)/);
   });
 
   test("shapes that disagree and modules that match nothing are refused", () => {
     const l = layouts[0]!;
-    refuse(l.bytes, l.module, /maps 4 → 3 features but the weight transformer\.h\.0\.attn\.q_proj\.weight is \[3, 5\] \(stored \[out, in\]\), so the shapes disagree/, 4);
+    refuse(
+      l.bytes,
+      l.module,
+      /maps 4 → 3 features but the weight transformer\.h\.0\.attn\.q_proj\.weight is \[3, 5\] \(stored \[out, in\]\), so the shapes disagree/,
+      4,
+    );
     refuse(l.bytes, "transformer.h.1.attn.q_proj", /adapts transformer\.h\.1\.attn\.q_proj, which matches no weight of tiny/);
   });
 
   test("a graph with no MatMul/Gemm weights at all cannot take adapters", () => {
     const bytes = graph([{ op: "Identity", inputs: ["x"], outputs: ["y"] }], []);
-    assert.throws(() => new MergeLoraApplier(bytes, parseOnnxModel(bytes), source), /cannot be applied to tiny: its graph has neither LoRA inputs nor MatMul\/Gemm weights/);
+    assert.throws(
+      () => new MergeLoraApplier(bytes, parseOnnxModel(bytes), source),
+      /cannot be applied to tiny: its graph has neither LoRA inputs nor MatMul\/Gemm weights/,
+    );
   });
 });

@@ -100,7 +100,8 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
           return { ...t, shape: [8, 128], data: f32Bytes(cut) };
         }),
       }),
-    message: /^Adapter "wrong-shape": transformer\.h\.0\.attn\.q_proj maps 128 → 256 features but (the graph's lora\.0\.q_proj\.A\/lora\.0\.q_proj\.B take 256 → 256|the weight transformer\.h\.0\.attn\.q_proj\.weight is \[256, 256\] \(stored \[out, in\]\), so the shapes disagree)/,
+    message:
+      /^Adapter "wrong-shape": transformer\.h\.0\.attn\.q_proj maps 128 → 256 features but (the graph's lora\.0\.q_proj\.A\/lora\.0\.q_proj\.B take 256 → 256|the weight transformer\.h\.0\.attn\.q_proj\.weight is \[256, 256\] \(stored \[out, in\]\), so the shapes disagree)/,
   },
   {
     name: "unknown-module",
@@ -110,7 +111,8 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
         config: (c) => void (c["target_modules"] = ["q_proj", "v_proj", "z_proj"]),
         tensors: mapTensors((t) => (t.name.includes("h.0.attn.q_proj") ? [t, { ...t, name: t.name.replace("q_proj", "z_proj") }] : t)),
       }),
-    message: /^Adapter "unknown-module" adapts transformer\.h\.0\.attn\.z_proj, (but the graph of lens-gpt2-bpe4k has LoRA inputs only for q_proj, v_proj in layers 0–3|which matches no weight of lens-gpt2-bpe4k-nolora)/,
+    message:
+      /^Adapter "unknown-module" adapts transformer\.h\.0\.attn\.z_proj, (but the graph of lens-gpt2-bpe4k has LoRA inputs only for q_proj, v_proj in layers 0–3|which matches no weight of lens-gpt2-bpe4k-nolora)/,
   },
   {
     name: "k-proj",
@@ -120,7 +122,8 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
         config: (c) => void (c["target_modules"] = ["q_proj", "v_proj", "k_proj"]),
         tensors: mapTensors((t) => (t.name.includes("h.1.attn.v_proj") ? [t, { ...t, name: t.name.replace("v_proj", "k_proj") }] : t)),
       }),
-    message: /^Adapter "k-proj" adapts transformer\.h\.1\.attn\.k_proj, but the graph of lens-gpt2-bpe4k has LoRA inputs only for q_proj, v_proj in layers 0–3\.$/,
+    message:
+      /^Adapter "k-proj" adapts transformer\.h\.1\.attn\.k_proj, but the graph of lens-gpt2-bpe4k has LoRA inputs only for q_proj, v_proj in layers 0–3\.$/,
     paths: ["feed"],
   },
   {
@@ -141,11 +144,15 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
       const bytes = fs.readFileSync(f);
       fs.writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length / 2)));
     },
-    message: /^Adapter "truncated": \S+adapter_model\.safetensors is truncated: tensor \S+ ends at byte \d+ of the data but the file holds only \d+ data bytes\.$/,
+    message:
+      /^Adapter "truncated": \S+adapter_model\.safetensors is truncated: tensor \S+ ends at byte \d+ of the data but the file holds only \d+ data bytes\.$/,
   },
   {
     name: "nan",
-    make: (d) => copyAdapter(SRC, d, { tensors: mapTensors((t) => (t.name.includes("h.3.attn.q_proj.lora_B") ? { ...t, data: f32Bytes(floats(t).map((v, i) => (i === 5 ? NaN : v))) } : t)) }),
+    make: (d) =>
+      copyAdapter(SRC, d, {
+        tensors: mapTensors((t) => (t.name.includes("h.3.attn.q_proj.lora_B") ? { ...t, data: f32Bytes(floats(t).map((v, i) => (i === 5 ? NaN : v))) } : t)),
+      }),
     message: /^Adapter "nan": \S+h\.3\.attn\.q_proj\.lora_B\.weight contains a non-finite value/,
   },
   {
@@ -157,19 +164,28 @@ const broken: Array<{ name: string; make: (dest: string) => void; message: RegEx
 
 test("each broken adapter is refused with one sentence naming it, and the active adapter keeps scoring", async () => {
   for (const b of broken) b.make(path.join(tmp, b.name));
-  for (const [pathName, e] of [["feed", engine], ["merge", merge]] as const) {
+  for (const [pathName, e] of [
+    ["feed", engine],
+    ["merge", merge],
+  ] as const) {
     await e.setAdapters([{ name: "typescript-code", path: SRC, scale: 1 }]);
     const expected = await logprobs(e, `${pathName}-before`);
     const resetBefore = e.cacheStats();
     for (const b of broken) {
       if (b.paths && !b.paths.includes(pathName)) continue;
-      await assert.rejects(e.setAdapters([{ name: "typescript-code", path: SRC, scale: 1 }, { name: b.name, path: path.join(tmp, b.name), scale: 1 }]), (err: unknown) => {
-        assert.ok(err instanceof EngineError, String(err));
-        assert.equal(err.code, "badInput");
-        assert.match(err.message, b.message, `${pathName} ${b.name}`);
-        assert.equal(err.message.split("\n").length, 1);
-        return true;
-      });
+      await assert.rejects(
+        e.setAdapters([
+          { name: "typescript-code", path: SRC, scale: 1 },
+          { name: b.name, path: path.join(tmp, b.name), scale: 1 },
+        ]),
+        (err: unknown) => {
+          assert.ok(err instanceof EngineError, String(err));
+          assert.equal(err.code, "badInput");
+          assert.match(err.message, b.message, `${pathName} ${b.name}`);
+          assert.equal(err.message.split("\n").length, 1);
+          return true;
+        },
+      );
       // A bad adapter at scale 0 is refused too: "off" must not hide a broken file.
       await assert.rejects(e.setAdapters([{ name: b.name, path: path.join(tmp, b.name), scale: 0 }]), EngineError);
       assert.deepEqual(e.activeAdapters().active, [{ name: "typescript-code", path: SRC, scale: 1 }]);
@@ -198,7 +214,10 @@ test("the catalog lists good adapters and one problem sentence per unreadable fo
   fs.mkdirSync(path.join(dir, "broken-config"));
   fs.writeFileSync(path.join(dir, "broken-config", "adapter_config.json"), JSON.stringify({ r: 0, target_modules: ["q_proj"] }));
   const cat = listAdapters(MODEL, [dir, path.join(tmp, "does-not-exist"), path.join(tmp, "missing-weights")]);
-  assert.deepEqual(cat.adapters.map((a) => a.name), ["markdown-prose", "typescript-code", "good", "missing-weights"]);
+  assert.deepEqual(
+    cat.adapters.map((a) => a.name),
+    ["markdown-prose", "typescript-code", "good", "missing-weights"],
+  );
   assert.equal(cat.problems.length, 2);
   assert.match(cat.problems[0]!, /^Adapter "broken-config": \S+ needs a positive integer "r", not 0\.$/);
   assert.match(cat.problems[1]!, /^The adapter folder \S+does-not-exist does not exist\.$/);
@@ -210,7 +229,9 @@ for (const [dtype, convert, back] of [
 ] as const) {
   test(`an adapter saved as ${dtype} loads and scores exactly like its values rounded to ${dtype} and saved as F32`, async () => {
     const half = copyAdapter(SRC, path.join(tmp, `as-${dtype}`), { tensors: mapTensors((t) => ({ ...t, dtype, data: halfBytes(floats(t), convert) })) });
-    const rounded = copyAdapter(SRC, path.join(tmp, `rounded-${dtype}`), { tensors: mapTensors((t) => ({ ...t, data: f32Bytes(floats(t).map((v) => back(convert(v)))) })) });
+    const rounded = copyAdapter(SRC, path.join(tmp, `rounded-${dtype}`), {
+      tensors: mapTensors((t) => ({ ...t, data: f32Bytes(floats(t).map((v) => back(convert(v)))) })),
+    });
     const a = loadPeftAdapter(half);
     const b = loadPeftAdapter(rounded);
     assert.equal(a.modules.length, 8);
@@ -231,5 +252,8 @@ for (const [dtype, convert, back] of [
 }
 
 test("loadPeftAdapter errors are LoraErrors naming the adapter", () => {
-  assert.throws(() => loadPeftAdapter(path.join(tmp, "nowhere"), "ghost"), (e: unknown) => e instanceof LoraError && /^Adapter "ghost": the folder \S+nowhere does not exist\.$/.test(e.message));
+  assert.throws(
+    () => loadPeftAdapter(path.join(tmp, "nowhere"), "ghost"),
+    (e: unknown) => e instanceof LoraError && /^Adapter "ghost": the folder \S+nowhere does not exist\.$/.test(e.message),
+  );
 });

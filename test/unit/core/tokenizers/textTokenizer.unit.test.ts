@@ -118,7 +118,11 @@ function assertOffsetInvariants(text: string, encoded: EncodedText, coverAll: bo
 }
 
 /** Comparison form: NFKD, lowercase, no combining marks, no whitespace. */
-const fold = (s: string): string => s.normalize("NFKD").toLowerCase().replace(/\p{M}|\s|ς/gu, (c) => (c === "ς" ? "σ" : ""));
+const fold = (s: string): string =>
+  s
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/\p{M}|\s|ς/gu, (c) => (c === "ς" ? "σ" : ""));
 
 /**
  * Alignment quality for normalizing tokenizers: read in order, the folded text under the tokens' ranges spells the
@@ -138,7 +142,9 @@ function assertRangesSpellTokens(tokenizer: TextTokenizer, text: string, label: 
     }
     const under = carried + fold(text.slice(start, end));
     if (!under.startsWith(spelled)) {
-      assert.fail(`${label}: token ${i} ${JSON.stringify(tokenizer.tokenText(id))} has [${start}, ${end}) = ${JSON.stringify(text.slice(start, end))} (carried ${JSON.stringify(carried)}) in ${JSON.stringify(text)}`);
+      assert.fail(
+        `${label}: token ${i} ${JSON.stringify(tokenizer.tokenText(id))} has [${start}, ${end}) = ${JSON.stringify(text.slice(start, end))} (carried ${JSON.stringify(carried)}) in ${JSON.stringify(text)}`,
+      );
     }
     carried = under.slice(spelled.length);
   });
@@ -182,7 +188,9 @@ function byteLevelReferenceOffsets(text: string, tokens: readonly string[], spec
   let byte = 0;
   for (const token of tokens) {
     if (specials.has(token)) tokenBytes.push(...new TextEncoder().encode(token));
-    else for (const character of token) tokenBytes.push(CHARACTER_TO_BYTE.get(character) ?? assert.fail(`${JSON.stringify(character)} is not a byte-level character`));
+    else
+      for (const character of token)
+        tokenBytes.push(CHARACTER_TO_BYTE.get(character) ?? assert.fail(`${JSON.stringify(character)} is not a byte-level character`));
     const length = specials.has(token) ? utf8ByteLength(token) : [...token].length;
     const first = byte;
     byte += length;
@@ -315,12 +323,14 @@ describe("TextTokenizer.fromJson", () => {
   });
 
   test("refuses what it cannot use, in one sentence", () => {
-    const oneSentence = (pattern: RegExp) => (error: unknown): boolean => {
-      assert.ok(error instanceof Error);
-      assert.match(error.message, pattern);
-      assert.ok(!error.message.includes("\n") && error.message.endsWith("."), error.message);
-      return true;
-    };
+    const oneSentence =
+      (pattern: RegExp) =>
+      (error: unknown): boolean => {
+        assert.ok(error instanceof Error);
+        assert.match(error.message, pattern);
+        assert.ok(!error.message.includes("\n") && error.message.endsWith("."), error.message);
+        return true;
+      };
     assert.throws(() => TextTokenizer.fromJson("nope", {}), oneSentence(/tokenizer\.json must contain a JSON object/));
     assert.throws(() => TextTokenizer.fromJson(null, {}), oneSentence(/JSON object/));
     assert.throws(() => TextTokenizer.fromJson({ version: "1.0" }, {}), oneSentence(/no "model"/));
@@ -579,7 +589,7 @@ describe("offsets by hand", () => {
 });
 
 describe("tokenText and decode", () => {
-  test("tokenText keeps whitespace, strips ## and ▁, gives \"\" for byte fragments and unknown ids", () => {
+  test('tokenText keeps whitespace, strips ## and ▁, gives "" for byte fragments and unknown ids', () => {
     const byteLevel = load(BYTE_LEVEL);
     assert.equal(byteLevel.tokenText(byteLevel.tokenId("Ġworld") as number), " world");
     assert.equal(byteLevel.tokenText(byteLevel.tokenId("ĊĊ") as number), "\n\n");
@@ -633,9 +643,7 @@ describe("fuzz: random Unicode keeps the offset invariants", () => {
     test(`${files.name}: ${FUZZ_ITERATIONS} random texts (seeded)`, () => {
       const tokenizer = load(files);
       const reference = library(files);
-      const specials = new Set(
-        (Array.isArray(files.json.added_tokens) ? (files.json.added_tokens as Array<{ content: string }>) : []).map((t) => t.content),
-      );
+      const specials = new Set((Array.isArray(files.json.added_tokens) ? (files.json.added_tokens as Array<{ content: string }>) : []).map((t) => t.content));
       const random = uniformRandom(FUZZ_SEED + files.name.length);
       for (let i = 0; i < FUZZ_ITERATIONS; i++) {
         const text = randomText(random, 40);
@@ -732,7 +740,9 @@ describe("long input", () => {
       const started = process.hrtime.bigint();
       const encoded = tokenizer.encode(text);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      t.diagnostic(`${files.name}: ${text.length} characters, ${encoded.ids.length} tokens in ${seconds.toFixed(2)} s (${Math.round(text.length / seconds / 1000)}k characters/s)`);
+      t.diagnostic(
+        `${files.name}: ${text.length} characters, ${encoded.ids.length} tokens in ${seconds.toFixed(2)} s (${Math.round(text.length / seconds / 1000)}k characters/s)`,
+      );
       assertOffsetInvariants(text, encoded, files === bpe4k || files === llama || files === BYTE_LEVEL || files === LLAMA_SP, files.name);
     });
   }

@@ -11,7 +11,17 @@ import * as ort from "onnxruntime-node";
 import { LogitsStats, topKBlocks } from "../../../../../src/core/backends/onnx/logitsStats";
 import { scorePosition } from "../../../../../src/core/tokenDistribution";
 import { Engine } from "../../../../../src/core/engine";
-import { constantWordsFolder, encodeModel, FLOAT, gpt2Config, INT64, runningSumFolder, seededRandom, wordTokenizer, writeModelFolder } from "../../../../helpers/onnxBuilder";
+import {
+  constantWordsFolder,
+  encodeModel,
+  FLOAT,
+  gpt2Config,
+  INT64,
+  runningSumFolder,
+  seededRandom,
+  wordTokenizer,
+  writeModelFolder,
+} from "../../../../helpers/onnxBuilder";
 import { openModelBundle } from "../../../../../src/core/backends/onnx/modelBundle";
 import { OnnxCausalLm } from "../../../../../src/core/backends/onnx/onnxSession";
 import { disposeKv } from "../../../../../src/core/kvCache";
@@ -32,7 +42,10 @@ async function compare(vocab: number, rowLength: number, rows: number, seed: num
     else assert.equal(s.logprob, ref.logprob, "a token with logit −inf has logprob −inf");
     assert.ok(Math.abs(s.entropy - ref.entropy) < 1e-4, `entropy ${s.entropy} vs ${ref.entropy}`);
     assert.equal(s.rank, ref.rank);
-    assert.deepEqual(s.top.map((t) => t.id), ref.top.map((t) => t.id));
+    assert.deepEqual(
+      s.top.map((t) => t.id),
+      ref.top.map((t) => t.id),
+    );
     s.top.forEach((t, i) => assert.ok(Math.abs(t.logprob - ref.top[i]!.logprob) < 1e-5));
   });
 }
@@ -87,7 +100,10 @@ describe("statistics inside the engine", () => {
     assert.equal(engine.session?.signature.fusedStats, false);
     const result = await engine.score("d", "red red red red blue");
     assert.ok(Math.abs(result.metrics.tokenPerplexity! - Math.exp(-(4 * Math.log(0.8) + Math.log(0.1)) / 5)) < 1e-6);
-    assert.deepEqual(result.tokens.map((t) => t.rank), [1, 1, 1, 1, 2]);
+    assert.deepEqual(
+      result.tokens.map((t) => t.rank),
+      [1, 1, 1, 1, 2],
+    );
     await engine.dispose();
   });
 });
@@ -116,7 +132,11 @@ describe("two-stage top-k over a vocabulary of known size", () => {
       const b = await exact.score(`d${topK}`, text, { topK });
       a.tokens.forEach((t, j) => {
         const u = b.tokens[j]!;
-        assert.deepEqual(t.top.map((x) => x.id), u.top.map((x) => x.id), `top-${topK} ids of token ${j}`);
+        assert.deepEqual(
+          t.top.map((x) => x.id),
+          u.top.map((x) => x.id),
+          `top-${topK} ids of token ${j}`,
+        );
         t.top.forEach((x, i) => assert.ok(Math.abs(x.logprob - u.top[i]!.logprob) < 1e-5));
         assert.equal(t.rank, u.rank);
         if (u.logprob !== null) {
@@ -124,7 +144,11 @@ describe("two-stage top-k over a vocabulary of known size", () => {
           assert.ok(Math.abs(t.entropy! - u.entropy!) < 1e-5, `entropy of token ${j}: ${t.entropy} vs ${u.entropy}`);
         }
       });
-      if (topK >= 4) assert.deepEqual(a.tokens[0]!.top.slice(0, 4).map((x) => x.text), ["w5", "w700", "w1100", "w33"]);
+      if (topK >= 4)
+        assert.deepEqual(
+          a.tokens[0]!.top.slice(0, 4).map((x) => x.text),
+          ["w5", "w700", "w1100", "w33"],
+        );
     }
     await onnx.dispose();
     await exact.dispose();
@@ -170,7 +194,10 @@ describe("the output projection on the scored rows only", () => {
         const ref = scorePosition(plain.logits.data as Float32Array, (r + 1) * vocab, vocab, targets[r]!, 3);
         assert.ok(s !== null && Math.abs(s.logprob - ref.logprob) < 1e-5 && Math.abs(s.entropy - ref.entropy) < 1e-5, `row ${r + 1}`);
         assert.equal(s.rank, ref.rank);
-        assert.deepEqual(s.top.map((t) => t.id), ref.top.map((t) => t.id));
+        assert.deepEqual(
+          s.top.map((t) => t.id),
+          ref.top.map((t) => t.id),
+        );
       });
       const none = await fusedModel.forward(ids, null, null, false);
       assert.equal(none.logits, null, "a chunk of context positions fetches nothing vocabulary-sized");

@@ -12,7 +12,17 @@ import { openModelBundle, ModelBundleError } from "../../../../../src/core/backe
 import { createArchitecture, ModelConfigError } from "../../../../../src/core/architecture";
 import { countParameters, parseOnnxModel, OnnxParseError } from "../../../../../src/core/backends/onnx/onnxProto";
 import { appendToGraph, BOOL, encodeGraphFields } from "../../../../../src/core/backends/onnx/onnxEncoder";
-import { encodeModel, FLOAT, gpt2Config, INT64, runningSumFolder, runningSumModel, runningSumWeights, wordTokenizer, writeModelFolder } from "../../../../helpers/onnxBuilder";
+import {
+  encodeModel,
+  FLOAT,
+  gpt2Config,
+  INT64,
+  runningSumFolder,
+  runningSumModel,
+  runningSumWeights,
+  wordTokenizer,
+  writeModelFolder,
+} from "../../../../helpers/onnxBuilder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-load-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -33,9 +43,15 @@ describe("ONNX protobuf reader", () => {
     const raw = Buffer.from(bytes.buffer, bytes.byteOffset + embedding.rawData!.offset, embedding.rawData!.length);
     assert.equal(raw.length, 257 * 8 * 4);
     assert.equal(raw.readFloatLE(4 * 100), values[100]);
-    assert.deepEqual(model.graph.inputs.map((i) => i.name), ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value"]);
+    assert.deepEqual(
+      model.graph.inputs.map((i) => i.name),
+      ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value"],
+    );
     assert.deepEqual(model.graph.inputs[3]!.shape, ["batch", 1, "past", 8]);
-    assert.deepEqual(model.graph.outputs.map((o) => o.name), ["logits", "present.0.key", "present.0.value"]);
+    assert.deepEqual(
+      model.graph.outputs.map((o) => o.name),
+      ["logits", "present.0.key", "present.0.value"],
+    );
     assert.equal(model.graph.nodes.length, 13);
     assert.equal(countParameters(model.graph), 2 * 257 * 8, "float weights only; int64 constants are not parameters");
     assert.throws(() => parseOnnxModel(bytes.subarray(0, bytes.length - 100)), OnnxParseError);
@@ -47,11 +63,31 @@ describe("config.json architectures", () => {
   test("GPT-2 and Llama-family fields, GQA, and a clear refusal of unknown model types", () => {
     const gpt2 = createArchitecture({ model_type: "gpt2", n_layer: 4, n_head: 4, n_embd: 256, n_positions: 512, vocab_size: 4096 });
     assert.deepEqual([gpt2.numLayers, gpt2.numKvHeads, gpt2.headDim, gpt2.contextLength], [4, 4, 64, 512]);
-    const mistral = createArchitecture({ model_type: "mistral", num_hidden_layers: 2, num_attention_heads: 8, num_key_value_heads: 2, hidden_size: 256, max_position_embeddings: 2048, vocab_size: 32000 });
+    const mistral = createArchitecture({
+      model_type: "mistral",
+      num_hidden_layers: 2,
+      num_attention_heads: 8,
+      num_key_value_heads: 2,
+      hidden_size: 256,
+      max_position_embeddings: 2048,
+      vocab_size: 32000,
+    });
     assert.deepEqual([mistral.architecture, mistral.numKvHeads, mistral.headDim], ["llama", 2, 32]);
-    const gemma = createArchitecture({ model_type: "gemma", num_hidden_layers: 2, num_attention_heads: 8, num_key_value_heads: 1, head_dim: 256, hidden_size: 2048, max_position_embeddings: 8192, vocab_size: 256000 });
+    const gemma = createArchitecture({
+      model_type: "gemma",
+      num_hidden_layers: 2,
+      num_attention_heads: 8,
+      num_key_value_heads: 1,
+      head_dim: 256,
+      hidden_size: 2048,
+      max_position_embeddings: 8192,
+      vocab_size: 256000,
+    });
     assert.equal(gemma.headDim, 256);
-    assert.throws(() => createArchitecture({ model_type: "bert" }), (e: unknown) => e instanceof ModelConfigError && /model_type "bert"/.test(e.message));
+    assert.throws(
+      () => createArchitecture({ model_type: "bert" }),
+      (e: unknown) => e instanceof ModelConfigError && /model_type "bert"/.test(e.message),
+    );
     assert.throws(() => createArchitecture({ model_type: "llama", num_attention_heads: 8 }), ModelConfigError);
   });
 });
@@ -70,12 +106,34 @@ describe("model folders", () => {
     ["missing folder", path.join(tmp, "nope"), /does not exist/],
     ["missing config.json", brokenCopy("noconfig", (d) => fs.rmSync(path.join(d, "config.json"))), /config\.json/],
     ["unparsable config.json", brokenCopy("badjson", (d) => fs.writeFileSync(path.join(d, "config.json"), "{ nope")), /config\.json is not valid JSON/],
-    ["unknown model_type", brokenCopy("bert", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "bert" }))), /model_type "bert"/],
+    [
+      "unknown model_type",
+      brokenCopy("bert", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "bert" }))),
+      /model_type "bert"/,
+    ],
     ["missing tokenizer.json", brokenCopy("notok", (d) => fs.rmSync(path.join(d, "tokenizer.json"))), /tokenizer\.json/],
     ["no ONNX graph", brokenCopy("noonnx", (d) => fs.rmSync(path.join(d, "onnx"), { recursive: true })), /no ONNX graph \(expected one of onnx\/model\.onnx/],
     ["truncated ONNX", brokenCopy("trunc", (d) => fs.truncateSync(path.join(d, "onnx", "model.onnx"), 500)), /model\.onnx is not a valid ONNX model/],
-    ["config disagreeing with the graph's heads", brokenCopy("heads", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "gpt2", n_layer: 1, n_head: 2, n_embd: 8, n_positions: 64, vocab_size: 257 }))), /key\/value heads/],
-    ["config disagreeing with the graph's layers", brokenCopy("layers", (d) => fs.writeFileSync(path.join(d, "config.json"), JSON.stringify({ model_type: "gpt2", n_layer: 2, n_head: 1, n_embd: 8, n_positions: 64, vocab_size: 257 }))), /past_key_values for 1 layers but config\.json says 2/],
+    [
+      "config disagreeing with the graph's heads",
+      brokenCopy("heads", (d) =>
+        fs.writeFileSync(
+          path.join(d, "config.json"),
+          JSON.stringify({ model_type: "gpt2", n_layer: 1, n_head: 2, n_embd: 8, n_positions: 64, vocab_size: 257 }),
+        ),
+      ),
+      /key\/value heads/,
+    ],
+    [
+      "config disagreeing with the graph's layers",
+      brokenCopy("layers", (d) =>
+        fs.writeFileSync(
+          path.join(d, "config.json"),
+          JSON.stringify({ model_type: "gpt2", n_layer: 2, n_head: 1, n_embd: 8, n_positions: 64, vocab_size: 257 }),
+        ),
+      ),
+      /past_key_values for 1 layers but config\.json says 2/,
+    ],
   ];
 
   for (const [name, dir, pattern] of cases) {
@@ -92,7 +150,10 @@ describe("model folders", () => {
       });
       assert.equal(engine.modelInfo?.name, "good");
       const afterwards = await engine.score("doc2", "keep working");
-      assert.deepEqual(afterwards.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob));
+      assert.deepEqual(
+        afterwards.tokens.map((t) => t.logprob),
+        before.tokens.map((t) => t.logprob),
+      );
       await engine.dispose();
     });
   }
@@ -120,8 +181,14 @@ describe("graph signatures", () => {
         ...(extraOutputs ? [{ op: "Identity", inputs: ["input_ids"], outputs: ["ids_copy"] }] : []),
       ],
       initializers: [{ name: "table", dataType: FLOAT, dims: [4, 4], values: [...row, ...row, ...row, ...row] }],
-      inputs: [{ name: "input_ids", elemType: INT64, shape: ["batch", "seq"] }, ...extraInputs.map((n) => ({ name: n, elemType: INT64, shape: ["batch", "seq"] }))],
-      outputs: [{ name: "logits", elemType: FLOAT, shape: ["batch", "seq", 4] }, ...(extraOutputs ? [{ name: "ids_copy", elemType: INT64, shape: ["batch", "seq"] }] : [])],
+      inputs: [
+        { name: "input_ids", elemType: INT64, shape: ["batch", "seq"] },
+        ...extraInputs.map((n) => ({ name: n, elemType: INT64, shape: ["batch", "seq"] })),
+      ],
+      outputs: [
+        { name: "logits", elemType: FLOAT, shape: ["batch", "seq", 4] },
+        ...(extraOutputs ? [{ name: "ids_copy", elemType: INT64, shape: ["batch", "seq"] }] : []),
+      ],
     });
     return writeModelFolder(path.join(tmp, name), { config: gpt2Config(4, 1, 1, 4, 64), tokenizer, tokenizerConfig: config, onnx });
   }
@@ -162,7 +229,10 @@ describe("graph signatures", () => {
     await reference.loadModel(runningSumFolder(path.join(tmp, "unmerged")));
     const a = await engine.score("d", "merged decoders take a branch flag");
     const b = await reference.score("d", "merged decoders take a branch flag");
-    assert.deepEqual(a.tokens.map((t) => t.logprob), b.tokens.map((t) => t.logprob));
+    assert.deepEqual(
+      a.tokens.map((t) => t.logprob),
+      b.tokens.map((t) => t.logprob),
+    );
     await engine.dispose();
     await reference.dispose();
   });
