@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { EngineError } from "../core/engineError";
+import { BoundedFileError, formatBytes, readBoundedFile, readBoundedStdin } from "../core/boundedFile";
 
 /**
  * The text of FILE (or standard input for "-"), for `score` and `compare`. Missing, unreadable and binary input
@@ -7,14 +8,31 @@ import { EngineError } from "../core/engineError";
  * still text worth scoring), but the user is told: each invalid sequence becomes U+FFFD, which the model scores as
  * that character. `purpose` completes "… so it looks binary and is not <purpose>".
  */
+/** The most bytes the command line reads as one document (standard input stops being read there). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
 export function readInput(file: string, purpose: "scored" | "compared"): string {
   let bytes: Buffer;
   try {
-    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
+    const read =
+      file === "-"
+        ? readBoundedStdin(MAX_INPUT_BYTES, "the document")
+        : readBoundedFile(file, { maxBytes: MAX_INPUT_BYTES, what: "the document", truncate: true });
+    if (read.truncated)
+      throw new EngineError(
+        "badInput",
+        `${file === "-" ? "Standard input" : file} (the document) holds more than the ${formatBytes(MAX_INPUT_BYTES)} the command line reads, so it is not ${purpose}.`,
+      );
+    bytes = read.bytes;
   } catch (e) {
+    if (e instanceof EngineError) throw e;
+    if (e instanceof BoundedFileError) {
+      if (e.reason === "missing") throw new EngineError("badInput", `The file ${file} does not exist.`);
+      if (e.reason === "notRegular" && fs.existsSync(file) && fs.statSync(file).isDirectory())
+        throw new EngineError("badInput", `${file} is a folder, not a text file.`);
+      throw new EngineError("badInput", e.message);
+    }
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new EngineError("badInput", `The file ${file} does not exist.`);
-    if (code === "EISDIR") throw new EngineError("badInput", `${file} is a folder, not a text file.`);
     throw new EngineError("badInput", `The file ${file} could not be read (${code ?? (e as Error).message}).`);
   }
   const name = file === "-" ? "Standard input" : file;

@@ -5,6 +5,7 @@
  * Calls are serialised (one model run at a time). A failed `loadModel` keeps the previous model.
  */
 import * as fs from "node:fs";
+import { BoundedFileError, FILE_LIMITS, readBoundedFile } from "./boundedFile";
 import { EngineError } from "./engineError";
 
 export { EngineError } from "./engineError";
@@ -176,16 +177,19 @@ export class Engine {
       const onnxBytes = fs.statSync(bundle.onnxPath).size;
       if (onnxBytes < 2 ** 31) {
         try {
-          parameters = countParameters(parseOnnxModel(fs.readFileSync(bundle.onnxPath)).graph);
+          parameters = countParameters(
+            parseOnnxModel(readBoundedFile(bundle.onnxPath, { maxBytes: FILE_LIMITS.onnxGraph, what: "the ONNX graph", root: bundle.dir }).bytes).graph,
+          );
         } catch (e) {
           if (e instanceof OnnxParseError) throw new EngineError("modelError", `${bundle.onnxPath} is not a valid ONNX model (${e.message}).`);
+          if (e instanceof BoundedFileError) throw new EngineError("modelError", e.message);
           throw e;
         }
       }
       model = await OnnxCausalLm.load(
         bundle.onnxPath,
         bundle.spec,
-        { threads, logger: this.logger, fuseStatistics: this.options.statistics !== "float64" },
+        { threads, logger: this.logger, fuseStatistics: this.options.statistics !== "float64", root: bundle.dir },
         bundle.onnxPath,
       );
       const prefix = tokenizer.prefixToken;
@@ -454,6 +458,7 @@ export class Engine {
           {
             name: loaded.info.name,
             onnxPath: loaded.bundle.onnxPath,
+            root: loaded.bundle.dir,
             spec: loaded.bundle.spec,
             threads: this.threads,
             logger: taggedLogger(this.options.logger ?? silentLogger, "lora"),

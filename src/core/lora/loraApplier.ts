@@ -8,6 +8,7 @@
  * when no adapter has a non-zero scale.
  */
 import * as fs from "node:fs";
+import { BoundedFileError, FILE_LIMITS, readBoundedFile } from "../boundedFile";
 import type { ArchitectureSpec } from "../architecture";
 import type { Logger } from "../logger";
 import type { OnnxCausalLm } from "../backends/onnx/onnxSession";
@@ -42,6 +43,8 @@ export interface LoraModelSource {
   /** The model's name, for messages. */
   name: string;
   onnxPath: string;
+  /** The model folder no file of the graph may leave. */
+  root?: string;
   spec: ArchitectureSpec;
   /** Session options for rebuilt sessions (merge). */
   threads: number;
@@ -52,7 +55,16 @@ export interface LoraModelSource {
 export function readModelBytes(source: LoraModelSource): Uint8Array {
   const size = fs.statSync(source.onnxPath).size;
   if (size >= 2 ** 31) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: its graph ${source.onnxPath} is larger than 2 GiB.`);
-  return fs.readFileSync(source.onnxPath);
+  try {
+    return readBoundedFile(source.onnxPath, {
+      maxBytes: FILE_LIMITS.onnxGraph,
+      what: "the ONNX graph",
+      ...(source.root !== undefined ? { root: source.root } : {}),
+    }).bytes;
+  } catch (e) {
+    if (e instanceof BoundedFileError) throw new LoraError(`LoRA adapters cannot be applied to ${source.name}: ${e.message.replace(/\.$/, "")}.`);
+    throw e;
+  }
 }
 
 export function parseModelBytes(bytes: Uint8Array, source: LoraModelSource): OnnxModelProto {

@@ -244,6 +244,8 @@ export class MergeLoraApplier implements LoraApplier {
       const sessionOptions = {
         threads: this.source.threads,
         fuseStatistics: current.signature.fusedStats,
+        graphFile: this.source.onnxPath,
+        ...(this.source.root !== undefined ? { root: this.source.root } : {}),
         ...(this.source.logger ? { logger: this.source.logger } : {}),
       };
       model = await OnnxCausalLm.load(bytes, this.source.spec, sessionOptions, file);

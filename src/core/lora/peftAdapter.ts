@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { BoundedFileError, FILE_LIMITS, jsonErrorReason, readBoundedFile } from "../boundedFile";
 import type { AdapterInfo } from "./adapterTypes";
 import { parseSafetensors, SafetensorsError } from "../safetensors";
 import { LoraError } from "./loraError";
@@ -75,30 +76,50 @@ export function layerOf(modulePath: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The largest rank accepted (PEFT adapters use 4–256). */
+export const MAX_LORA_RANK = 4096;
+/** The largest |lora_alpha / r| accepted: beyond it the merged weights overflow float32 and every score fails. */
+export const MAX_LORA_SCALING = 1e4;
+
+/** A JSON value for a message: Infinity (JSON.parse of 1e999) as such, strings and objects shortened. */
+function describeJson(value: unknown): string {
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : `${value} (the number overflows a double)`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
 /** Reads and checks `adapter_config.json` of the adapter in `dir`. */
 export function readPeftConfig(dir: string, name: string): PeftAdapterConfig {
   const label = adapterLabel(name);
   const file = path.join(dir, ADAPTER_CONFIG_FILE);
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
+    text = readBoundedFile(file, { maxBytes: FILE_LIMITS.jsonConfig, what: ADAPTER_CONFIG_FILE, root: dir }).bytes.toString("utf8");
+  } catch (e) {
+    if (e instanceof BoundedFileError && e.reason !== "missing" && e.reason !== "unreadable") throw new LoraError(`${label}: ${e.message}`);
     throw new LoraError(`${label} has no readable ${ADAPTER_CONFIG_FILE} in ${dir}.`);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new LoraError(`${label}: ${file} is not valid JSON (${(e as Error).message.replace(/\.$/, "")}).`);
+    throw new LoraError(`${label}: ${file} is not valid JSON (${jsonErrorReason(e).replace(/\.$/, "")}).`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new LoraError(`${label}: ${file} does not hold a JSON object.`);
   const c = raw as Record<string, unknown>;
   const peftType = c["peft_type"];
   if (peftType !== undefined && peftType !== "LORA") throw new LoraError(`${label} is a ${String(peftType)} adapter; only LORA adapters can be applied.`);
   const r = c["r"];
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 1) throw new LoraError(`${label}: ${file} needs a positive integer "r", not ${JSON.stringify(r)}.`);
+  if (typeof r !== "number" || !Number.isInteger(r) || r < 1 || r > MAX_LORA_RANK)
+    throw new LoraError(`${label}: ${file} needs a positive integer "r" of at most ${MAX_LORA_RANK}, not ${describeJson(r)}.`);
   const alpha = c["lora_alpha"] ?? r;
-  if (typeof alpha !== "number" || !Number.isFinite(alpha)) throw new LoraError(`${label}: ${file} has a non-numeric "lora_alpha" ${JSON.stringify(alpha)}.`);
+  if (typeof alpha !== "number" || !Number.isFinite(alpha))
+    throw new LoraError(`${label}: ${ADAPTER_CONFIG_FILE}: lora_alpha must be a finite number, not ${describeJson(alpha)}.`);
+  const scaling = c["use_rslora"] === true ? alpha / Math.sqrt(r) : alpha / r;
+  if (Math.abs(scaling) > MAX_LORA_SCALING)
+    throw new LoraError(
+      `${label}: ${ADAPTER_CONFIG_FILE}: lora_alpha ${alpha} gives a scaling of ${scaling.toPrecision(3)} (lora_alpha / r), beyond the ±${MAX_LORA_SCALING} Perplexity Lens accepts.`,
+    );
   const targets = c["target_modules"];
   const targetModules =
     typeof targets === "string" ? targets : Array.isArray(targets) && targets.every((t) => typeof t === "string") ? (targets as string[]) : null;
@@ -165,8 +186,12 @@ export function loadPeftAdapter(dir: string, name = path.basename(dir)): PeftAda
   }
   let tensors;
   try {
-    tensors = parseSafetensors(fs.readFileSync(weightsFile), weightsFile);
+    tensors = parseSafetensors(
+      readBoundedFile(weightsFile, { maxBytes: FILE_LIMITS.adapterWeights, what: ADAPTER_WEIGHTS_FILE, root: absDir }).bytes,
+      weightsFile,
+    );
   } catch (e) {
+    if (e instanceof BoundedFileError) throw new LoraError(`${label}: ${e.message}`);
     if (e instanceof SafetensorsError) throw new LoraError(`${label}: ${e.message}`);
     throw new LoraError(`${label}: ${weightsFile} could not be read (${(e as Error).message.replace(/\.$/, "")}).`);
   }

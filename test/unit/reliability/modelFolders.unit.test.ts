@@ -38,14 +38,15 @@ interface BrokenCase {
 }
 const cases: BrokenCase[] = [];
 
-/** A copy of the good folder (its JSON files copied, its graph linked) with `mutate` applied. */
+/** A copy of the good folder (its JSON files copied, its graph hard-linked) with `mutate` applied. */
 function brokenCopy(name: string, mutate: (dir: string) => void): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
   for (const file of ["config.json", "tokenizer.json", "tokenizer_config.json"]) {
     if (fs.existsSync(path.join(good, file))) fs.copyFileSync(path.join(good, file), path.join(dir, file));
   }
-  fs.symlinkSync(path.join(good, "onnx", "model.onnx"), path.join(dir, "onnx", "model.onnx"));
+  // A hard link, not a symlink: a symlink out of the model folder is refused (issue 13).
+  fs.linkSync(path.join(good, "onnx", "model.onnx"), path.join(dir, "onnx", "model.onnx"));
   mutate(dir);
   return dir;
 }

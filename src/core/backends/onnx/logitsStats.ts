@@ -303,7 +303,7 @@ export class LogitsStats {
       intraOpNumThreads: Math.max(1, threads),
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
+      logSeverityLevel: 4,
     });
     return new LogitsStats(session, logitsType);
   }

@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createArchitecture, ModelConfigError, type ArchitectureSpec } from "../../architecture";
+import { BoundedFileError, checkRegularFile, FILE_LIMITS, jsonErrorReason, readBoundedFile } from "../../boundedFile";
 
 export class ModelBundleError extends Error {}
 
@@ -40,15 +41,20 @@ function readJsonObject(dir: string, file: string): Record<string, unknown> {
   const full = path.join(dir, file);
   let text: string;
   try {
-    text = fs.readFileSync(full, "utf8");
-  } catch {
+    text = readBoundedFile(full, {
+      maxBytes: file === "tokenizer.json" ? FILE_LIMITS.tokenizerJson : FILE_LIMITS.jsonConfig,
+      what: file,
+      root: dir,
+    }).bytes.toString("utf8");
+  } catch (e) {
+    if (e instanceof BoundedFileError && e.reason !== "missing" && e.reason !== "unreadable") throw new ModelBundleError(e.message);
     throw new ModelBundleError(`The model folder ${dir} has no readable ${file}.`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ModelBundleError(`${full} is not valid JSON (${(e as Error).message}).`);
+    throw new ModelBundleError(`${full} is not valid JSON (${jsonErrorReason(e)}).`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ModelBundleError(`${full} does not hold a JSON object.`);
   return value as Record<string, unknown>;
@@ -95,6 +101,12 @@ export function openModelBundle(dirInput: string): ModelBundle {
   const onnxPath = path.join(dir, onnxFile);
   // A folder under a graph's name would otherwise fail later with a bare EISDIR that names neither file nor expectation.
   if (!fs.statSync(onnxPath).isFile()) throw new ModelBundleError(`${onnxPath} is not a file (expected an ONNX model file).`);
+  try {
+    checkRegularFile(onnxPath, { maxBytes: FILE_LIMITS.onnxGraph, what: "the ONNX graph", root: dir });
+  } catch (e) {
+    if (e instanceof BoundedFileError) throw new ModelBundleError(e.message);
+    throw e;
+  }
 
   const files: { name: string; bytes: number }[] = [];
   const onnxDir = path.dirname(onnxPath);

@@ -36,7 +36,17 @@ export interface OnnxInitializer {
   rawData: { offset: number; length: number } | null;
   /** True when data_location is EXTERNAL (values in a side file). */
   external: boolean;
+  /** TensorProto.external_data entries (location, offset, length, checksum) by key; empty when none. */
+  externalData: Record<string, string>;
 }
+
+/** How much graph the parser accepts: a hostile file must not exhaust memory or the stack. */
+export const ONNX_PARSE_LIMITS = {
+  /** Nodes over the graph and all its subgraphs. */
+  maxNodes: 200_000,
+  /** Subgraph nesting (If/Loop/Scan bodies inside bodies). */
+  maxDepth: 64,
+} as const;
 
 export interface OnnxNode {
   name: string;
@@ -68,6 +78,8 @@ export interface OnnxGraph {
   outputs: OnnxValueInfo[];
   /** Graphs found in node attributes (If/Loop/Scan bodies). */
   subgraphs: OnnxGraph[];
+  /** Tensors that are not initializers: node attribute values (Constant's `value`, `t`/`tensors`) and sparse initializers' values and indices. */
+  otherTensors: OnnxInitializer[];
 }
 
 export interface OnnxModelProto {
@@ -158,8 +170,13 @@ class ProtoReader {
   }
 }
 
+/** Nodes seen so far and the nesting depth, shared by one parse. */
+interface ParseBudget {
+  nodes: number;
+}
+
 function readTensor(r: ProtoReader): OnnxInitializer {
-  const t: OnnxInitializer = { name: "", dims: [], dataType: 0, rawData: null, external: false };
+  const t: OnnxInitializer = { name: "", dims: [], dataType: 0, rawData: null, external: false, externalData: {} };
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1) r.int64s(wire, t.dims);
@@ -169,9 +186,30 @@ function readTensor(r: ProtoReader): OnnxInitializer {
       const { start, end } = r.lengthDelimited();
       t.rawData = { offset: start, length: end - start };
     } else if (field === 14 && wire === 0) t.external = r.varint() === 1;
-    else r.skip(wire);
+    else if (field === 13 && wire === 2) {
+      // StringStringEntryProto: key = 1, value = 2.
+      const entry = r.sub();
+      let key = "";
+      let value = "";
+      while (!entry.done) {
+        const e = entry.tag();
+        if (e.field === 1 && e.wire === 2) key = entry.string();
+        else if (e.field === 2 && e.wire === 2) value = entry.string();
+        else entry.skip(e.wire);
+      }
+      t.externalData[key] = value;
+    } else r.skip(wire);
   }
   return t;
+}
+
+/** SparseTensorProto: values = 1, indices = 2 (both TensorProto). */
+function readSparseTensor(r: ProtoReader, into: OnnxInitializer[]): void {
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if ((field === 1 || field === 2) && wire === 2) into.push(readTensor(r.sub()));
+    else r.skip(wire);
+  }
 }
 
 function readValueInfo(r: ProtoReader): OnnxValueInfo {
@@ -214,7 +252,7 @@ function readValueInfo(r: ProtoReader): OnnxValueInfo {
   return v;
 }
 
-function readNode(r: ProtoReader, subgraphs: OnnxGraph[], tagStart: number): OnnxNode {
+function readNode(r: ProtoReader, g: OnnxGraph, tagStart: number, budget: ParseBudget, depth: number): OnnxNode {
   const n: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], intAttributes: {}, hasAttributes: false, field: { tagStart, end: r.end } };
   while (!r.done) {
     const { field, wire } = r.tag();
@@ -224,14 +262,17 @@ function readNode(r: ProtoReader, subgraphs: OnnxGraph[], tagStart: number): Onn
     else if (field === 4 && wire === 2) n.opType = r.string();
     else if (field === 7 && wire === 2) n.domain = r.string();
     else if (field === 5 && wire === 2) {
-      // AttributeProto: name = 1, i = 3 (int64), ints = 8 (repeated int64), g = 6 (GraphProto), graphs = 11 (repeated GraphProto).
+      // AttributeProto: name = 1, i = 3 (int64), t = 5 (TensorProto), g = 6 (GraphProto), ints = 8 (repeated int64),
+      // tensors = 10 (repeated TensorProto), graphs = 11 (repeated GraphProto), sparse_tensor = 22, sparse_tensors = 23.
       const attr = r.sub();
       n.hasAttributes = true;
       let attrName = "";
       const ints: number[] = [];
       while (!attr.done) {
         const a = attr.tag();
-        if ((a.field === 6 || a.field === 11) && a.wire === 2) subgraphs.push(readGraph(attr.sub()));
+        if ((a.field === 6 || a.field === 11) && a.wire === 2) g.subgraphs.push(readGraph(attr.sub(), budget, depth + 1));
+        else if ((a.field === 5 || a.field === 10) && a.wire === 2) g.otherTensors.push(readTensor(attr.sub()));
+        else if ((a.field === 22 || a.field === 23) && a.wire === 2) readSparseTensor(attr.sub(), g.otherTensors);
         else if (a.field === 1 && a.wire === 2) attrName = attr.string();
         else if ((a.field === 3 && a.wire === 0) || a.field === 8) attr.int64s(a.wire, ints);
         else attr.skip(a.wire);
@@ -242,8 +283,10 @@ function readNode(r: ProtoReader, subgraphs: OnnxGraph[], tagStart: number): Onn
   return n;
 }
 
-function readGraph(r: ProtoReader): OnnxGraph {
-  const g: OnnxGraph = { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [] };
+function readGraph(r: ProtoReader, budget: ParseBudget, depth: number): OnnxGraph {
+  if (depth > ONNX_PARSE_LIMITS.maxDepth)
+    throw new OnnxParseError(`its subgraphs are nested more than ${ONNX_PARSE_LIMITS.maxDepth} deep, more than Perplexity Lens accepts`);
+  const g: OnnxGraph = { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [], otherTensors: [] };
   while (!r.done) {
     const tagStart = r.pos;
     const { field, wire } = r.tag();
@@ -251,9 +294,15 @@ function readGraph(r: ProtoReader): OnnxGraph {
       r.skip(wire);
       continue;
     }
-    if (field === 1) g.nodes.push(readNode(r.sub(), g.subgraphs, tagStart));
-    else if (field === 2) g.name = r.string();
+    if (field === 1) {
+      if (++budget.nodes > ONNX_PARSE_LIMITS.maxNodes)
+        throw new OnnxParseError(
+          `it has more than ${ONNX_PARSE_LIMITS.maxNodes.toLocaleString("en-US")} nodes (over all subgraphs), more than Perplexity Lens accepts`,
+        );
+      g.nodes.push(readNode(r.sub(), g, tagStart, budget, depth));
+    } else if (field === 2) g.name = r.string();
     else if (field === 5) g.initializers.push(readTensor(r.sub()));
+    else if (field === 15) readSparseTensor(r.sub(), g.otherTensors);
     else if (field === 11) g.inputs.push(readValueInfo(r.sub()));
     else if (field === 12) g.outputs.push(readValueInfo(r.sub()));
     else r.skip(wire);
@@ -268,7 +317,7 @@ export function parseOnnxModel(bytes: Uint8Array): OnnxModelProto {
     irVersion: 0,
     producerName: "",
     opsets: [],
-    graph: { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [] },
+    graph: { name: "", nodes: [], initializers: [], inputs: [], outputs: [], subgraphs: [], otherTensors: [] },
     graphField: { tagStart: 0, start: 0, end: 0 },
   };
   let sawGraph = false;
@@ -280,7 +329,7 @@ export function parseOnnxModel(bytes: Uint8Array): OnnxModelProto {
     else if (field === 7 && wire === 2) {
       const sub = r.sub();
       model.graphField = { tagStart, start: sub.pos, end: sub.end };
-      model.graph = readGraph(sub);
+      model.graph = readGraph(sub, { nodes: 0 }, 0);
       sawGraph = true;
     } else if (field === 8 && wire === 2) {
       const op = r.sub();
@@ -296,6 +345,13 @@ export function parseOnnxModel(bytes: Uint8Array): OnnxModelProto {
   }
   if (!sawGraph || model.irVersion === 0) throw new OnnxParseError("the bytes hold no ONNX graph (not an ONNX model)");
   return model;
+}
+
+/** Every tensor of the graph and its subgraphs: initializers, attribute tensors, sparse initializers' parts. */
+export function allTensors(graph: OnnxGraph): OnnxInitializer[] {
+  const out = [...graph.initializers, ...graph.otherTensors];
+  for (const sub of graph.subgraphs) out.push(...allTensors(sub));
+  return out;
 }
 
 /** Every initializer of the graph and its subgraphs. */

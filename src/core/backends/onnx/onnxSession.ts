@@ -4,7 +4,7 @@
  * graph allows them. onnxruntime silently ignores feeds it does not know, so every feed is built from the session's
  * own input list.
  */
-import * as fs from "node:fs";
+import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { ArchitectureSpec } from "../../architecture";
 import { readStats, statsFeeds, statsNames, STATS_PREFIX, type StatsNames } from "./logitsStats";
@@ -13,6 +13,9 @@ import type { Logger } from "../../logger";
 import { silentLogger } from "../../logger";
 import { readSignature, OnnxModelError, type GraphSignature } from "./graphSignature";
 import { fuseStatistics } from "./statisticsFusion";
+import { parseOnnxModel, OnnxParseError, type OnnxModelProto } from "./onnxProto";
+import { checkGraphTensors, hasExternalData } from "./graphChecks";
+import { BoundedFileError, FILE_LIMITS, readBoundedFile } from "../../boundedFile";
 
 /** Keys and values of a run of tokens: `tensors` is [key0, value0, key1, value1, …], each [1, kv_heads, length, head_dim]. */
 export interface KvState {
@@ -52,6 +55,43 @@ export interface SessionOptions {
   logger?: Logger;
   /** Append the statistics nodes to the graph when possible (default true). */
   fuseStatistics?: boolean;
+  /** The model folder no file of the graph may leave (default: the graph's own folder). */
+  root?: string;
+  /** The graph file whose folder external data is resolved against, when the session is built from bytes. */
+  graphFile?: string;
+}
+
+/**
+ * onnxruntime's error text as one sentence: its log prefix (`[E:onnxruntime:…]`, ANSI colours) and source locations
+ * (`…/safeint.h:17`) removed, the first line only, at most 200 characters.
+ */
+export function onnxruntimeReason(e: unknown): string {
+  const full = String((e as Error)?.message ?? e);
+  const line =
+    full
+      // eslint-disable-next-line no-control-regex
+      .replace(/\[[0-9;]*m/g, "")
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? "unknown error";
+  const clean = line
+    .replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \[[A-Z]:onnxruntime:[^\]]*\]\s*/, "")
+    .replace(/\[[A-Z]:onnxruntime:[^\]]*\]\s*/g, "")
+    .replace(/\S+\.(?:h|cc|cpp):\d+\s*/g, "")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/\.$/, "");
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
+}
+
+/** Parses a graph for the load checks, turning a parse failure into one sentence naming the file. */
+function parseForLoad(bytes: Uint8Array, file: string): OnnxModelProto {
+  try {
+    return parseOnnxModel(bytes);
+  } catch (e) {
+    if (e instanceof OnnxParseError) throw new OnnxModelError(`${file} is not a valid ONNX model (${e.message}).`);
+    throw e;
+  }
 }
 
 export class OnnxCausalLm {
@@ -82,14 +122,30 @@ export class OnnxCausalLm {
       intraOpNumThreads: Math.max(1, Math.floor(options.threads)),
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
+      // 4 = fatal only: onnxruntime prints nothing on stderr; its errors are thrown and reworded below.
+      logSeverityLevel: 4,
     };
     const started = Date.now();
     let session: ort.InferenceSession | null = null;
     let rowsBeforeHead = false;
-    if (options.fuseStatistics !== false) {
+    // The one check of the graph's files, whichever way the session is built (see graphChecks.ts).
+    let bytes: Uint8Array;
+    try {
+      bytes =
+        typeof source === "string"
+          ? readBoundedFile(source, { maxBytes: FILE_LIMITS.onnxGraph, what: "the ONNX graph", ...(options.root !== undefined ? { root: options.root } : {}) })
+              .bytes
+          : source;
+    } catch (e) {
+      if (e instanceof BoundedFileError) throw new OnnxModelError(e.message);
+      throw e;
+    }
+    const graphFile = typeof source === "string" ? source : (options.graphFile ?? file);
+    const proto = parseForLoad(bytes, file);
+    checkGraphTensors(proto, graphFile, options.root ?? path.dirname(path.resolve(graphFile)), typeof source !== "string", bytes.length);
+    const external = hasExternalData(proto);
+    if (options.fuseStatistics !== false && !external) {
       try {
-        const bytes = typeof source === "string" ? fs.readFileSync(source) : source;
         const fused = fuseStatistics(bytes);
         if (fused !== null) {
           session = await ort.InferenceSession.create(fused.bytes, sessionOptions);
@@ -113,8 +169,7 @@ export class OnnxCausalLm {
           `${file} uses the operator ${missingOp[1]} (opset ${missingOp[2]}), which onnxruntime's CPU execution provider does not have (custom-op libraries are never loaded).`,
         );
       }
-      const reason = full.split("\n")[0]!.trim();
-      throw new OnnxModelError(`onnxruntime could not load ${file} (${reason.replace(/\.$/, "")}).`);
+      throw new OnnxModelError(`onnxruntime could not load ${file} (${onnxruntimeReason(e)}).`);
     }
     logger.log("debug", `session created in ${Date.now() - started} ms for ${file}`);
     try {

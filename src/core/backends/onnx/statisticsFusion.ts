@@ -2,7 +2,8 @@
  * Fusing the per-token statistics (logitsStats.ts) into a model's graph, so onnxruntime computes log-probabilities,
  * ranks, entropy and top-k next to the logits instead of copying vocabulary-sized rows into JavaScript.
  */
-import { allInitializers, opsetVersion, parseOnnxModel } from "./onnxProto";
+import { opsetVersion, parseOnnxModel } from "./onnxProto";
+import { hasExternalData } from "./graphChecks";
 import { appendToGraph, encodeGraphFields, INT64, rewriteGraph, type GraphParts } from "./onnxEncoder";
 import { statsGraphParts, statsNames, STATS_PREFIX } from "./logitsStats";
 
@@ -30,7 +31,7 @@ export function fuseStatistics(bytes: Uint8Array): FusedModel | null {
   const proto = parseOnnxModel(bytes);
   const opset = opsetVersion(proto);
   if (opset === null || opset < 13) return null;
-  if (allInitializers(proto.graph).some((i) => i.external)) return null;
+  if (hasExternalData(proto)) return null;
   const logits = proto.graph.outputs.find((o) => o.name === "logits");
   if (!logits || (logits.elemType !== 1 && logits.elemType !== 10)) return null;
   if (proto.graph.nodes.some((n) => n.name.startsWith(STATS_PREFIX)) || proto.graph.inputs.some((i) => i.name.startsWith(STATS_PREFIX))) return null;
