@@ -110,8 +110,8 @@ export function readPeftConfig(dir: string, name: string): PeftAdapterConfig {
   const peftType = c["peft_type"];
   if (peftType !== undefined && peftType !== "LORA") throw new LoraError(`${label} is a ${String(peftType)} adapter; only LORA adapters can be applied.`);
   const r = c["r"];
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 1 || r > MAX_LORA_RANK)
-    throw new LoraError(`${label}: ${file} needs a positive integer "r" of at most ${MAX_LORA_RANK}, not ${describeJson(r)}.`);
+  if (typeof r !== "number" || !Number.isInteger(r) || r < 1) throw new LoraError(`${label}: ${file} needs a positive integer "r", not ${describeJson(r)}.`);
+  if (r > MAX_LORA_RANK) throw new LoraError(`${label}: ${ADAPTER_CONFIG_FILE}: r ${r} is above the largest rank Perplexity Lens accepts (${MAX_LORA_RANK}).`);
   const alpha = c["lora_alpha"] ?? r;
   if (typeof alpha !== "number" || !Number.isFinite(alpha))
     throw new LoraError(`${label}: ${ADAPTER_CONFIG_FILE}: lora_alpha must be a finite number, not ${describeJson(alpha)}.`);
