@@ -25,10 +25,18 @@ export class ModelConfigError extends Error {}
 
 type Json = Record<string, unknown>;
 
+/** The largest value accepted for a size in config.json (context length, hidden size, heads, layers, vocabulary). */
+export const MAX_CONFIG_INT = 2 ** 20;
+
 function int(config: Json, keys: string[], what: string, fallback?: number): number {
   for (const key of keys) {
     const v = config[key];
-    if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+    if (typeof v === "number" && Number.isInteger(v) && v > 0) {
+      // A hostile 1e15 would size buffers and windows from it; no real model comes near 2^20 for these fields.
+      if (v > MAX_CONFIG_INT)
+        throw new ModelConfigError(`config.json ${key} ${v} is above ${MAX_CONFIG_INT.toLocaleString("en-US")}, the largest ${what} Perplexity Lens accepts.`);
+      return v;
+    }
   }
   if (fallback !== undefined) return fallback;
   throw new ModelConfigError(`config.json has no positive integer ${keys.join(" or ")} (${what}).`);

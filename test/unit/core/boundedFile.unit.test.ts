@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process";
 import { readBoundedFile } from "../../../src/core/boundedFile";
 import { readPeftConfig } from "../../../src/core/lora/peftAdapter";
 import { readInput } from "../../../src/cli/readInput";
+import { createArchitecture } from "../../../src/core/architecture";
+import { onnxruntimeReason } from "../../../src/core/backends/onnx/onnxSession";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pl-bounded-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -74,4 +76,21 @@ test("adapter_config.json: lora_alpha 1e999 and 1e308 are refused naming the fil
   });
   write("16");
   assert.equal(readPeftConfig(dir, "a").loraAlpha, 16);
+});
+
+test("config.json: n_positions 1e15 is refused naming the file and the field", () => {
+  assert.throws(() => createArchitecture({ model_type: "gpt2", n_positions: 1e15, n_embd: 64, n_head: 4, n_layer: 2, vocab_size: 100 }), {
+    message: "config.json n_positions 1000000000000000 is above 1,048,576, the largest context length Perplexity Lens accepts.",
+  });
+});
+
+test("onnxruntime's log prefix and source locations are not repeated", () => {
+  assert.equal(
+    onnxruntimeReason(
+      new Error(
+        "\u001b[1;31m2026-12-04 03:00:00.123 [E:onnxruntime:, inference_session.cc:12 Init] /onnxruntime/core/common/safeint.h:17 Integer overflow\n more",
+      ),
+    ),
+    "Integer overflow",
+  );
 });
