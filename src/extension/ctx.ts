@@ -12,6 +12,7 @@
  *    (activation never starts the worker, so it never loads onnxruntime) and disposed to restart the
  *    engine when a setting fixed at start changes, or after the worker crashed twice.
  */
+import { panelId } from "./panel/panelIds";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ModelInfo } from "../core/types";
@@ -103,7 +104,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     this.statusBar = this.extensionLifetime.add(new PerplexityStatusBar(COMMANDS.showPanel));
     this.panel = this.extensionLifetime.add(
       new LensPanel(extension.extensionUri, log, {
-        revealToken: (uri, start, end) => void this.revealToken(uri, start, end),
+        revealToken: (docId, index) => void this.revealToken(docId, index),
         setAdapter: (change) => void this.loraSection.setAdapter(change),
         pageReady: () => this.loraSection.adaptersChanged(),
       }),
@@ -330,15 +331,22 @@ export class LensContext implements vscode.Disposable, ScorerHost {
     });
   }
 
-  /** Reveals and selects a token the panel names, by its offsets in the text the engine scored. */
-  private async revealToken(docUri: string, start: number, end: number): Promise<void> {
-    const state = this.scorer.all().find((s) => s.key === docUri);
-    let from = start + (state?.baseOffset ?? 0);
-    let to = end + (state?.baseOffset ?? 0);
-    if (state?.result && state.stale) {
+  /**
+   * Reveals and selects a token the panel names: token `index` of the scored document whose panel id is `docId`. Only
+   * documents this window scored can be named, so a message cannot open a file of its own choosing.
+   */
+  private async revealToken(docId: string, index: number): Promise<void> {
+    const state = this.scorer.all().find((s) => panelId("doc", s.key) === docId);
+    const token = state?.result?.tokens[index];
+    if (state === undefined || token === undefined) {
+      this.log.warn(`[panel] revealToken names no token this window scored (${index} of ${docId}); ignored.`);
+      return;
+    }
+    let from = token.start + state.baseOffset;
+    let to = token.end + state.baseOffset;
+    if (state.stale) {
       // The text moved since: find where that token is now, if an edit did not remove it.
-      const index = state.result.tokens.findIndex((token) => token.start === start && token.end === end);
-      const placed = state.tokens.find((token) => token.index === index);
+      const placed = state.tokens.find((t) => t.index === index);
       if (!placed) {
         void vscode.window.showInformationMessage("That token was edited since the document was scored.");
         return;
@@ -346,7 +354,7 @@ export class LensContext implements vscode.Disposable, ScorerHost {
       from = placed.start;
       to = placed.end;
     }
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(docUri));
+    const document = await vscode.workspace.openTextDocument(state.uri);
     const editor = await vscode.window.showTextDocument(document, { preserveFocus: false });
     const range = new vscode.Range(document.positionAt(from), document.positionAt(to));
     editor.selection = new vscode.Selection(range.start, range.end);

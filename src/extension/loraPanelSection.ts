@@ -10,6 +10,7 @@
  * on an unchanged document costs no second scoring; a document scored with no adapter on gives them for free.
  * No `vscode` at run time: unit-tested with fakes.
  */
+import { panelId } from "./panel/panelIds";
 import { isEngineError } from "../core/engineError";
 import { LruMap } from "../core/lruMap";
 import type { MethodInfo, Metrics } from "../core/types";
@@ -27,10 +28,15 @@ function sameAdapter(selection: Pick<AdapterSelection, "name" | "path">, adapter
  * moved), it is put in with the new scale, in place when it was active (the order is the order they are applied in),
  * else last. The other adapters keep their scales.
  */
-export function selectionsAfterChange(
-  active: readonly AdapterSelection[],
-  change: Pick<SetAdapterMessage, "name" | "path" | "enabled" | "scale">,
-): AdapterSelection[] {
+/** A switch or slider change, resolved from the panel's row id to the adapter the row shows. */
+export interface AdapterChange {
+  name: string;
+  path: string;
+  enabled: boolean;
+  scale: number;
+}
+
+export function selectionsAfterChange(active: readonly AdapterSelection[], change: AdapterChange): AdapterSelection[] {
   const target = { name: change.name, path: change.path };
   if (!change.enabled) return active.filter((s) => !sameAdapter(s, target)).map((s) => ({ ...s }));
   let found = false;
@@ -62,6 +68,7 @@ export function adapterRows(
     // In the set at scale 0 (slider moved to 0) shows 0; out of the set, the scale it had last.
     const scale = selection !== undefined ? selection.scale : (remembered.get(info.path) ?? 1);
     return {
+      id: panelId("adapter", info.path),
       name: info.name,
       path: info.path,
       rank: info.rank,
@@ -177,7 +184,15 @@ export class LoraPanelSection {
    * The panel's switch or slider moved. Resolves when the switch is done (or refused: the section shows why). Changes
    * are applied in order, each on the set the one before it left (two quick clicks on two adapters keep both).
    */
-  setAdapter(change: SetAdapterMessage): Promise<void> {
+  setAdapter(message: SetAdapterMessage): Promise<void> {
+    const row = this.view().adapters.find((r) => r.id === message.id);
+    if (row === undefined) {
+      this.host.log.warn(`[lora] setAdapter names no adapter the panel listed (${message.id}); ignored.`);
+      this.error = "That adapter is no longer in the list; choose it again.";
+      this.publish();
+      return Promise.resolve();
+    }
+    const change: AdapterChange = { name: row.name, path: row.path, enabled: message.enabled, scale: message.scale };
     this.switching++;
     this.publish();
     const run = this.switches.then(() => this.applyChange(change));
@@ -185,7 +200,7 @@ export class LoraPanelSection {
     return run;
   }
 
-  private async applyChange(change: SetAdapterMessage): Promise<void> {
+  private async applyChange(change: AdapterChange): Promise<void> {
     const current = this.host.adapters.current.active.find((s) => sameAdapter(s, change));
     if (!change.enabled && current !== undefined && current.scale !== 0) this.rememberedScales.set(change.path, current.scale);
     if (change.enabled && change.scale !== 0) this.rememberedScales.set(change.path, change.scale);

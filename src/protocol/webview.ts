@@ -40,8 +40,8 @@ export { MAX_ADAPTER_SCALE } from "./coreSchemas";
 
 /** The Document section: one scored document's metrics and the statistics drawn from its tokens. */
 export interface DocumentView {
-  /** URI of the document (string form); sent back in `revealToken`. */
-  docUri: string;
+  /** The host's opaque id of the document; sent back in `revealToken` (never a URI). */
+  docId: string;
   /** Name to show, e.g. the file's base name. */
   fileName: string;
   /** Document version the result belongs to. */
@@ -90,10 +90,11 @@ export interface ComparisonView {
 }
 
 /**
- * One adapter in the LoRA section: its config (as the worker lists it; `name` and `path` are what `setAdapter` sends
- * back, so two folders with the same name stay apart) and whether (and how strongly) it is on.
+ * One adapter in the LoRA section: its config (as the worker lists it) and whether (and how strongly) it is on. `id` is
+ * what `setAdapter` sends back: the host's opaque id of the row (two folders with the same name stay apart), never a path.
  */
 export interface AdapterRow extends Omit<AdapterInfo, "baseModel"> {
+  id: string;
   /** On: in the active set with a non-zero scale. */
   enabled: boolean;
   /** Its scale when on; when off, the scale it gets when switched on again (the last one used, else 1). */
@@ -148,7 +149,7 @@ const finite = number();
 const perplexityFigures: Schema<PerplexityFigures> = object({ tokenPerplexity: nullable(finite), bitsPerByte: nullable(finite), scoredTokens: count() });
 
 const documentView: Schema<DocumentView> = object({
-  docUri: string(),
+  docId: string({ nonEmpty: true }),
   fileName: string(),
   version: finite,
   modelName: string(),
@@ -175,6 +176,7 @@ const comparisonView: Schema<ComparisonView> = refine(
 );
 
 const adapterRow: Schema<AdapterRow> = object({
+  id: string({ nonEmpty: true }),
   name: string(),
   path: string(),
   rank: count(),
@@ -236,8 +238,11 @@ export type ExtToWebviewMessage = { [K in PanelSectionName]: { type: K; data: Pa
 export const webviewMessages = {
   /** The UI has loaded and listens; the host answers with every section's state. */
   ready: object({}),
-  /** The user clicked a token; reveal and select [start, end) (UTF-16 offsets) in the document. */
-  revealToken: refine(object({ docUri: string(), start: count(), end: count() }), (v) => v.start <= v.end, "start must not be after end"),
+  /**
+   * The user clicked a token: reveal and select token `index` of the scored document `docId` (the id the Document
+   * section was given). The host opens only documents it scored, so no message can open a file of its own choosing.
+   */
+  revealToken: object({ docId: string({ nonEmpty: true }), index: count() }),
   /** An error inside the webview, for the extension's log. */
   webviewError: object({ message: string() }),
   /** The user asked for a (new) comparison from the comparison view; the host runs Compare Tokenizers. */
@@ -245,9 +250,10 @@ export const webviewMessages = {
   /**
    * The user switched an adapter or moved its scale slider in the LoRA section. The host applies the whole new set
    * through LensContext.applyAdapters (as the command palette does): `enabled` false takes it out of the set, true
-   * puts it in with `scale` (0 keeps it loaded but off). Other active adapters keep their scales.
+   * puts it in with `scale` (0 keeps it loaded but off). Other active adapters keep their scales. `id` is a row's id
+   * (AdapterRow.id): only an adapter the section listed can be named, never a folder of the webview's choosing.
    */
-  setAdapter: object({ name: string({ nonEmpty: true }), path: string(), enabled: boolean(), scale: adapterScale }),
+  setAdapter: object({ id: string({ nonEmpty: true }), enabled: boolean(), scale: adapterScale }),
 };
 
 export type WebviewMessageName = keyof typeof webviewMessages;

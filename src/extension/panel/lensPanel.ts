@@ -1,4 +1,5 @@
 import * as vscode from "vscode";
+import { panelId } from "./panelIds";
 import type { KvCacheStats, ModelInfo, RescoreInfo } from "../../core/types";
 import type { ScoreResult } from "../../protocol/engine";
 import {
@@ -26,7 +27,7 @@ import { WebviewConnection } from "./webviewConnection";
  */
 export interface LensPanelHandlers {
   /** Reveal and select [start, end) (UTF-16 offsets) in the document with this URI. */
-  revealToken(docUri: string, start: number, end: number): void;
+  revealToken(docId: string, index: number): void;
   /** The LoRA section's switch or scale slider moved: apply the new set (LensContext.applyAdapters). */
   setAdapter(change: SetAdapterMessage): void;
   /** A page (view or tab) loaded and was sent every section: work done only for an open panel can start. */
@@ -182,7 +183,7 @@ export class LensPanel implements vscode.Disposable {
   /** The document was closed: stop showing it if it is the one shown. */
   forgetDocument(docUri: string): void {
     if (this.pendingScore?.docUri === docUri) this.pendingScore = null;
-    if (this.document?.docUri === docUri) this.document = null;
+    if (this.document?.docId === panelId("doc", docUri)) this.document = null;
     this.markDirty("document");
   }
 
@@ -254,7 +255,7 @@ export class LensPanel implements vscode.Disposable {
         this.handlers.pageReady?.();
         return;
       case "revealToken":
-        this.handlers.revealToken(message.data.docUri, message.data.start, message.data.end);
+        this.handlers.revealToken(message.data.docId, message.data.index);
         return;
       case "webviewError":
         this.log.error(`[panel] ${from.label}: ${message.data.message}`);
@@ -294,7 +295,7 @@ export class LensPanel implements vscode.Disposable {
     const started = Date.now();
     const { result } = pending;
     this.document = {
-      docUri: pending.docUri,
+      docId: panelId("doc", pending.docUri),
       fileName: pending.fileName,
       version: result.version,
       modelName: result.model,

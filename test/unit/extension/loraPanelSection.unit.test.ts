@@ -25,6 +25,7 @@ import {
 } from "../../../src/protocol/webview";
 import type { Metrics } from "../../../src/core/types";
 import { EngineError } from "../../../src/core/engineError";
+import { panelId } from "../../../src/extension/panel/panelIds";
 import type { AdapterSnapshot } from "../../../src/extension/loraAdapters";
 import { LoraPanelSection, adapterRows, selectionsAfterChange, type LoraSectionHost, type ScoredDocument } from "../../../src/extension/loraPanelSection";
 import { committedArtifact, repoRoot, workerScript } from "../../helpers/paths";
@@ -47,7 +48,17 @@ const code: AdapterInfo = { ...prose, name: "typescript-code", path: "/m/adapter
 const view: AdaptersView = {
   modelName: "lens-gpt2-bpe4k",
   adapters: [
-    { name: prose.name, path: prose.path, rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], description: "Markdown prose", enabled: true, scale: 0.75 },
+    {
+      id: "adapter-0123456789abcdef",
+      name: prose.name,
+      path: prose.path,
+      rank: 8,
+      alpha: 16,
+      targetModules: ["q_proj", "v_proj"],
+      description: "Markdown prose",
+      enabled: true,
+      scale: 0.75,
+    },
   ],
   mode: "feed",
   matchedModules: 8,
@@ -68,14 +79,15 @@ const view: AdaptersView = {
 // ---------------------------------------------------------------- protocol
 
 test("setAdapter: well-formed messages pass, malformed ones are refused", () => {
-  const ok: SetAdapterMessage = { name: "markdown-prose", path: "/m/adapters/markdown-prose", enabled: true, scale: 0.75 };
+  const ok: SetAdapterMessage = { id: "adapter-0123456789abcdef", enabled: true, scale: 0.75 };
   const message = (data: unknown) => ({ type: "setAdapter", data });
   assert.ok(isWebviewToExtMessage(message(ok)));
   assert.ok(isWebviewToExtMessage(message({ ...ok, enabled: false, scale: 0 })));
   for (const bad of [
-    { ...ok, name: "" },
-    { ...ok, name: 3 },
-    { name: "x", enabled: true, scale: 1 },
+    { ...ok, id: "" },
+    { ...ok, id: 3 },
+    { enabled: true, scale: 1 },
+    { name: "x", path: "/etc", enabled: true, scale: 1 }, // a path is not an id
     { ...ok, enabled: "yes" },
     { ...ok, scale: Number.NaN },
     { ...ok, scale: Infinity },
@@ -284,9 +296,9 @@ test("section: switches go through applyAdapters in order, each on the set the p
     host.last.adapters.map((a) => a.enabled),
     [false, false],
   );
-  const first = section.setAdapter({ name: prose.name, path: prose.path, enabled: true, scale: 0.75 });
+  const first = section.setAdapter({ id: panelId("adapter", prose.path), enabled: true, scale: 0.75 });
   assert.equal(host.last.switching, true, "the panel shows that a switch is running");
-  const second = section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
+  const second = section.setAdapter({ id: panelId("adapter", code.path), enabled: true, scale: 1 });
   await Promise.all([first, second]);
   assert.deepEqual(host.applied, [
     [{ name: prose.name, path: prose.path, scale: 0.75 }],
@@ -304,7 +316,7 @@ test("section: switches go through applyAdapters in order, each on the set the p
     ],
   );
   // Off keeps the scale for the next time it is switched on.
-  await section.setAdapter({ name: prose.name, path: prose.path, enabled: false, scale: 0.75 });
+  await section.setAdapter({ id: panelId("adapter", prose.path), enabled: false, scale: 0.75 });
   assert.deepEqual(
     host.last.adapters.map((a) => [a.enabled, a.scale]),
     [
@@ -322,19 +334,37 @@ test("section: switches go through applyAdapters in order, each on the set the p
   );
 });
 
+test("section: setAdapter names a listed row by its id; an id the section did not list (or a path) loads nothing", async () => {
+  const host = new FakeHost();
+  const section = new LoraPanelSection(host);
+  await section.refreshList();
+  assert.deepEqual(
+    host.last.adapters.map((a) => a.id),
+    [panelId("adapter", prose.path), panelId("adapter", code.path)],
+  );
+  assert.ok(!host.last.adapters.some((a) => a.id.includes("/")), "ids are opaque, not paths");
+  await section.setAdapter({ id: panelId("adapter", "/etc/evil-adapter"), enabled: true, scale: 1 });
+  await section.setAdapter({ id: "/m/adapters/markdown-prose", enabled: true, scale: 1 });
+  assert.deepEqual(host.applied, [], "nothing was applied");
+  assert.equal(host.last.error, "That adapter is no longer in the list; choose it again.");
+  await section.setAdapter({ id: panelId("adapter", code.path), enabled: true, scale: 0.5 });
+  assert.deepEqual(host.applied, [[{ name: code.name, path: code.path, scale: 0.5 }]]);
+  assert.equal(host.last.error, null);
+});
+
 test("section: a refused switch is shown in one sentence and the previous set stays", async () => {
   const host = new FakeHost();
   const section = new LoraPanelSection(host);
   await section.refreshList();
   host.refuse = 'Adapter "typescript-code" adapts h.9.attn.q_proj, but the graph has LoRA inputs only for layers 0–3.';
-  await section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
+  await section.setAdapter({ id: panelId("adapter", code.path), enabled: true, scale: 1 });
   assert.equal(host.last.error, host.refuse);
   assert.deepEqual(
     host.last.adapters.map((a) => a.enabled),
     [false, false],
   );
   host.refuse = null;
-  await section.setAdapter({ name: code.name, path: code.path, enabled: true, scale: 1 });
+  await section.setAdapter({ id: panelId("adapter", code.path), enabled: true, scale: 1 });
   assert.equal(host.last.error, null, "the next switch that works clears it");
 });
 

@@ -61,7 +61,7 @@ const metrics: Metrics = {
 const method = { method: "sliding" as const, window: 256, stride: 128, prefix: "eos:<|endoftext|>" };
 
 const documentView: DocumentView = {
-  docUri: "file:///work/a.txt",
+  docId: "doc-0123456789abcdef",
   fileName: "a.txt",
   version: 3,
   modelName: model.name,
@@ -133,7 +133,7 @@ test("ext→webview: unknown types and malformed data are rejected", () => {
     { type: "document", data: { ...documentView, metrics: { ...metrics, tokenPerplexity: Number.NaN } } },
     { type: "document", data: { ...documentView, method: { ...method, method: "strided" } } },
     { type: "document", data: { ...documentView, stats: { ...documentView.stats, mostSurprising: [{ text: "x" }] } } },
-    { type: "document", data: { ...documentView, docUri: 7 } },
+    { type: "document", data: { ...documentView, docId: 7 } },
     { type: "cache", data: { ...cacheView, stats: { ...cacheStats, tokensCached: -1 } } },
     { type: "cache", data: { ...cacheView, stats: { ...cacheStats, layerShape: [1, 4.5] } } },
     { type: "cache", data: { ...cacheView, history: "none" } },
@@ -144,8 +144,8 @@ test("ext→webview: unknown types and malformed data are rejected", () => {
 test("webview→ext: ready, revealToken and webviewError are accepted", () => {
   for (const message of [
     { type: "ready", data: {} },
-    { type: "revealToken", data: { docUri: "file:///work/a.txt", start: 5, end: 11 } },
-    { type: "revealToken", data: { docUri: "untitled:Untitled-1", start: 0, end: 0 } },
+    { type: "revealToken", data: { docId: "doc-0123456789abcdef", index: 5 } },
+    { type: "revealToken", data: { docId: "doc-0123456789abcdef", index: 0 } },
     { type: "webviewError", data: { message: "section cache: TypeError" } },
   ]) {
     assert.ok(isWebviewToExtMessage(overTheWire(message)), JSON.stringify(message));
@@ -158,11 +158,12 @@ test("webview→ext: malformed or unknown messages are rejected", () => {
     "ready",
     { type: "Ready" },
     { type: "model", data: null }, // ext→webview, wrong direction
-    { type: "revealToken", docUri: "file:///a", start: 5 },
-    { type: "revealToken", docUri: "file:///a", start: -1, end: 3 },
-    { type: "revealToken", docUri: "file:///a", start: 1.5, end: 3 },
-    { type: "revealToken", docUri: "file:///a", start: 9, end: 3 }, // end before start
-    { type: "revealToken", docUri: null, start: 0, end: 3 },
+    { type: "revealToken", docId: "doc-1", index: 5 },
+    { type: "revealToken", data: { docId: "doc-1", index: -1 } },
+    { type: "revealToken", data: { docId: "doc-1", index: 1.5 } },
+    { type: "revealToken", data: { docId: "", index: 0 } },
+    { type: "revealToken", data: { docUri: "file:///etc/shadow", start: 0, end: 3 } }, // a URI is not accepted
+    { type: "revealToken", data: { docId: null, index: 0 } },
     { type: "webviewError" },
     { type: "hasOwnProperty" },
   ];
@@ -194,8 +195,8 @@ test("invalid messages are described briefly for the log", () => {
     "cache.data.stats.tokensCached must be an integer from 0 to 9007199254740991, not -1",
   );
   assert.equal(
-    describeInvalidMessage({ type: "revealToken", data: { docUri: "a", start: 4, end: 1 } }, "toExtension"),
-    "revealToken.data: start must not be after end",
+    describeInvalidMessage({ type: "revealToken", data: { docId: "a", index: -1 } }, "toExtension"),
+    "revealToken.data.index must be an integer from 0 to 9007199254740991, not -1",
   );
   assert.ok(describeInvalidMessage({ type: "x".repeat(10_000) }).length < 100, "long types are cut");
 });

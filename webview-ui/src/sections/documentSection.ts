@@ -82,7 +82,7 @@ function surprisingTokenList(doc: DocumentView, context: SectionContext): HTMLEl
   if (doc.stats.mostSurprising.length === 0) return emptyState("No scored tokens.");
   const list = h("ol", { class: "surprising" });
   for (const token of doc.stats.mostSurprising) {
-    const reveal = () => context.post({ type: "revealToken", data: { docUri: doc.docUri, start: token.start, end: token.end } });
+    const reveal = () => context.post({ type: "revealToken", data: { docId: doc.docId, index: token.index } });
     list.append(
       h(
         "li",

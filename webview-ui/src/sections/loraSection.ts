@@ -28,13 +28,13 @@ export function adapterLabel(adapter: { name: string; scale: number }): string {
 
 /** The message the switch posts: on with the row's scale (1 when it sits at 0), or off. */
 export function switchMessage(row: AdapterRow, on: boolean): WebviewToExtMessage {
-  return { type: "setAdapter", data: { name: row.name, path: row.path, enabled: on, scale: on && row.scale === 0 ? 1 : row.scale } };
+  return { type: "setAdapter", data: { id: row.id, enabled: on, scale: on && row.scale === 0 ? 1 : row.scale } };
 }
 
 /** The message the slider posts on release: the adapter in the set with that scale (0 keeps it in, but off). */
 export function sliderMessage(row: AdapterRow, scale: number): WebviewToExtMessage {
   const clamped = Math.min(SCALE_MAX, Math.max(SCALE_MIN, Math.round(scale / SCALE_STEP) * SCALE_STEP));
-  return { type: "setAdapter", data: { name: row.name, path: row.path, enabled: true, scale: Number(clamped.toFixed(2)) } };
+  return { type: "setAdapter", data: { id: row.id, enabled: true, scale: Number(clamped.toFixed(2)) } };
 }
 
 /** Relative change from `base` to `value` as "−12.3%"; "" when either is missing. */
