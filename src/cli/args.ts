@@ -2,6 +2,8 @@
  * Command-line arguments of `perplexity-lens` (hand-parsed: two commands, a dozen flags, no dependency).
  */
 import * as path from "node:path";
+import type { OversizedPolicy } from "../core/documentSizeLimit";
+import { DEFAULT_MAX_DOCUMENT_SIZE, LIMITS, type Bounds } from "../core/limits";
 import type { WindowMethod } from "../core/types";
 
 export class UsageError extends Error {}
@@ -22,9 +24,9 @@ Options:
   --model DIR           Hugging Face model folder with config.json, tokenizer.json and an ONNX graph
                         (default: the embedded model lens-gpt2-bpe4k).
   --method M            sliding (Hugging Face, with a stride) or rolling (lm-evaluation-harness); default sliding.
-  --window N            Tokens per window including the prefix token (default: the model's context length).
-  --stride N            Sliding-window stride (default: window / 2).
-  --top K               Alternatives reported per token (default 5).
+  --window N            Tokens per window including the prefix token (default 0: the model's context length).
+  --stride N            Sliding-window stride (default 0: window / 2).
+  --top K               Alternatives reported per token, ${LIMITS.topK.min} to ${LIMITS.topK.max} (default 5).
   --json                Print one JSON object (the ScoreReport schema) instead of coloured text.
   --csv                 Print one CSV row per token.
   --no-color            Do not colour the text (also when NO_COLOR is set or output is not a terminal).
@@ -32,7 +34,12 @@ Options:
                         several adapters add up. Scale 0 loads it but leaves it off.
   --adapter-dir DIR[:S] Score with the PEFT adapter in folder DIR (adapter_config.json, adapter_model.safetensors);
                         repeatable. With the adapters command: also list the adapters in DIR.
-  --threads N           onnxruntime intra-op threads (default 1).
+  --threads N           onnxruntime intra-op threads, ${LIMITS.threads.min} to ${LIMITS.threads.max} (default 1).
+  --max-document-size N Characters (UTF-16 code units) scored at most, ${LIMITS.maxDocumentSize.min} to ${LIMITS.maxDocumentSize.max}
+                        (default ${DEFAULT_MAX_DOCUMENT_SIZE}); a longer text is cut or refused as --oversized-documents says.
+  --oversized-documents truncate|refuse
+                        What to do with a text over --max-document-size: score its beginning (default, with a
+                        warning on standard error) or refuse it.
   --verbose             Log engine steps to standard error.
   -h, --help            Show this help.
 
@@ -54,6 +61,8 @@ export interface CliArgs {
   stride: number;
   topK: number;
   format: "text" | "json" | "csv";
+  maxDocumentSize: number;
+  oversizedDocuments: OversizedPolicy;
   color: boolean;
   threads: number;
   verbose: boolean;
@@ -79,12 +88,19 @@ export function splitFlag(arg: string): [string, string | undefined] {
   return arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
 }
 
-/** An integer option of at least `min`, or a UsageError naming the flag. */
-export function integer(flag: string, value: string | undefined, min: number): number {
+/**
+ * An integer option within `bounds` (src/core/limits.ts: the same bounds as the setting it stands for), or a
+ * UsageError naming the flag. Out of bounds is refused, never clamped, as the settings refuse it.
+ */
+export function integer(flag: string, value: string | undefined, bounds: Bounds): number {
   if (value === undefined) throw new UsageError(`${flag} needs a value.`);
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be an integer of at least ${min}, not "${value}".`);
+  if (!/^\d+$/.test(value) || Number(value) < bounds.min || Number(value) > bounds.max)
+    throw new UsageError(`${flag} must be an integer from ${bounds.min} to ${bounds.max}, not "${value}".`);
   return Number(value);
 }
+
+/** The sentence for --json and --csv given together, in either order. */
+export const FORMAT_CONFLICT = "--json and --csv cannot be used together.";
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const args: CliArgs = {
@@ -96,6 +112,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     stride: 0,
     topK: 5,
     format: "text",
+    maxDocumentSize: DEFAULT_MAX_DOCUMENT_SIZE,
+    oversizedDocuments: "truncate",
     color: true,
     threads: 1,
     verbose: false,
@@ -123,24 +141,33 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       }
       case "--window":
-        args.window = integer("--window", value(), 2);
+        args.window = integer("--window", value(), LIMITS.window);
         break;
       case "--stride":
-        args.stride = integer("--stride", value(), 1);
+        args.stride = integer("--stride", value(), LIMITS.stride);
         break;
       case "--top":
-        args.topK = integer("--top", value(), 0);
-        if (args.topK > 100) throw new UsageError("--top must be at most 100.");
+        args.topK = integer("--top", value(), LIMITS.topK);
         break;
       case "--threads":
-        args.threads = integer("--threads", value(), 1);
+        args.threads = integer("--threads", value(), LIMITS.threads);
         break;
+      case "--max-document-size":
+        args.maxDocumentSize = integer("--max-document-size", value(), LIMITS.maxDocumentSize);
+        break;
+      case "--oversized-documents": {
+        const v = value();
+        if (v !== "truncate" && v !== "refuse") throw new UsageError(`--oversized-documents must be truncate or refuse, not "${v ?? ""}".`);
+        args.oversizedDocuments = v;
+        break;
+      }
       case "--json":
-        args.format = "json";
+      case "--csv": {
+        const format = flag === "--json" ? "json" : "csv";
+        if (args.format !== "text" && args.format !== format) throw new UsageError(FORMAT_CONFLICT);
+        args.format = format;
         break;
-      case "--csv":
-        args.format = "csv";
-        break;
+      }
       case "--no-color":
         args.color = false;
         break;
@@ -177,7 +204,6 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     args.file = file;
   } else if (command !== "info" && command !== "adapters") throw new UsageError(`Unknown command "${command}" (expected score, info or adapters).`);
   if (positional.length > 0) throw new UsageError(`Unexpected argument "${positional[0]}".`);
-  if (args.format === "json" && argv.includes("--csv") && argv.includes("--json")) throw new UsageError("--json and --csv cannot be used together.");
   args.command = command;
   return args;
 }

@@ -10,8 +10,11 @@ import * as path from "node:path";
 import { compareModels, comparisonReports, formatPerplexity, type Comparison, type ComparisonOptions, type ComparisonTarget } from "../core/compare";
 import { DEFAULT_SCORE_OPTIONS } from "../core/engine";
 import { EngineError } from "../core/engineError";
+import type { OversizedPolicy } from "../core/documentSizeLimit";
+import { DEFAULT_MAX_DOCUMENT_SIZE, LIMITS } from "../core/limits";
 import { UsageError as CompareUsageError, integer, splitFlag } from "./args";
-import { readInput } from "./readInput";
+import { readLimitedInput } from "./readInput";
+import { NO_VALUE } from "./render";
 
 export const COMPARE_USAGE = `  compare FILE|- --model DIR --model DIR …
                         Score the same text with two or more models (or split it with tokenizer-only folders) and
@@ -28,6 +31,8 @@ export interface CompareArgs {
   options: ComparisonOptions;
   json: boolean;
   threads: number;
+  maxDocumentSize: number;
+  oversizedDocuments: OversizedPolicy;
   verbose: boolean;
 }
 
@@ -39,6 +44,8 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
     options: { method: DEFAULT_SCORE_OPTIONS.method, window: 0, stride: 0 },
     json: false,
     threads: 1,
+    maxDocumentSize: DEFAULT_MAX_DOCUMENT_SIZE,
+    oversizedDocuments: "truncate",
     verbose: false,
   };
   const positional: string[] = [];
@@ -60,14 +67,23 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
         break;
       }
       case "--window":
-        args.options.window = integer("--window", value(), 2);
+        args.options.window = integer("--window", value(), LIMITS.window);
         break;
       case "--stride":
-        args.options.stride = integer("--stride", value(), 1);
+        args.options.stride = integer("--stride", value(), LIMITS.stride);
         break;
       case "--threads":
-        args.threads = integer("--threads", value(), 1);
+        args.threads = integer("--threads", value(), LIMITS.threads);
         break;
+      case "--max-document-size":
+        args.maxDocumentSize = integer("--max-document-size", value(), LIMITS.maxDocumentSize);
+        break;
+      case "--oversized-documents": {
+        const v = value();
+        if (v !== "truncate" && v !== "refuse") throw new CompareUsageError(`--oversized-documents must be truncate or refuse, not "${v ?? ""}".`);
+        args.oversizedDocuments = v;
+        break;
+      }
       case "--json":
         args.json = true;
         break;
@@ -98,13 +114,13 @@ export function resolveCompareTarget(value: string, modelsDir: string): Comparis
 }
 
 function fmt(value: number | null, digits: number): string {
-  if (value === null) return "–";
+  if (value === null) return NO_VALUE;
   if (Math.abs(value) >= 1e6) return value.toExponential(3);
   return value.toFixed(digits);
 }
 
 function perplexity(value: number | null): string {
-  return value === null ? "–" : formatPerplexity(value);
+  return value === null ? NO_VALUE : formatPerplexity(value);
 }
 
 /** Wraps a paragraph at `width` columns. */
@@ -155,7 +171,7 @@ export function comparisonTable(comparison: Comparison): string {
 export async function runCompareCommand(argv: readonly string[], modelsDir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     out.write(
-      `Usage: perplexity-lens compare FILE|- --model DIR --model DIR … [--json] [--method sliding|rolling] [--window N] [--stride N] [--threads N]\n\n${COMPARE_USAGE}\n`,
+      `Usage: perplexity-lens compare FILE|- --model DIR --model DIR … [--json] [--method sliding|rolling] [--window N] [--stride N] [--threads N] [--max-document-size N] [--oversized-documents truncate|refuse]\n\n${COMPARE_USAGE}\n`,
     );
     return 0;
   }
@@ -170,7 +186,7 @@ export async function runCompareCommand(argv: readonly string[], modelsDir: stri
     throw e;
   }
   try {
-    const text = readInput(args.file, "compared");
+    const text = readLimitedInput(args.file, "compared", args.maxDocumentSize, args.oversizedDocuments);
     const targets = args.models.map((m) => resolveCompareTarget(m, modelsDir));
     const comparison = await compareModels(text, targets, args.options, {
       threads: args.threads,

@@ -14,7 +14,7 @@ import { EngineError } from "../core/engineError";
 import type { ScoreReport } from "../core/types";
 import { parseArgs, UsageError, USAGE, type CliArgs } from "./args";
 import { runCompareCommand } from "./compareCommand";
-import { readInput } from "./readInput";
+import { readLimitedInput } from "./readInput";
 import { adaptersText, colourText, csv, infoText, summaryTable } from "./render";
 
 export const DEFAULT_MODEL_NAME = "lens-gpt2-bpe4k";
@@ -40,7 +40,7 @@ async function run(args: CliArgs, out: NodeJS.WriteStream): Promise<void> {
     logger: { log: (level, message) => (args.verbose ? process.stderr.write(`${level}: ${message}\n`) : undefined) },
   });
   try {
-    const text = args.command === "score" ? readInput(args.file!, "scored") : "";
+    const text = args.command === "score" ? readLimitedInput(args.file!, "scored", args.maxDocumentSize, args.oversizedDocuments) : "";
     const info = await engine.loadModel(modelDir, { source: args.model === null ? "embedded" : "folder", threads: args.threads });
     if (args.command === "info") {
       out.write((args.format === "json" ? JSON.stringify(info, null, 2) : infoText(info)) + "\n");

@@ -1,6 +1,25 @@
 import * as fs from "node:fs";
+import { describeSizeLimit, limitDocumentSize, type OversizedPolicy, type SizeLimitSources } from "../core/documentSizeLimit";
 import { EngineError } from "../core/engineError";
 import { BoundedFileError, formatBytes, readBoundedFile, readBoundedStdin } from "../core/boundedFile";
+
+/** The command line's names for the limit and the policy, as its messages say them. */
+export const CLI_SIZE_FLAGS: SizeLimitSources = {
+  limit: "--max-document-size",
+  both: "--max-document-size and --oversized-documents",
+};
+
+/**
+ * `readInput` under the document size limit, as the extension applies it (src/core/documentSizeLimit.ts): a longer
+ * text is cut, with the sentence on standard error, or refused with it.
+ */
+export function readLimitedInput(file: string, purpose: "scored" | "compared", limit: number, policy: OversizedPolicy): string {
+  const limited = limitDocumentSize(readInput(file, purpose), limit, policy);
+  const sentence = describeSizeLimit(file === "-" ? "Standard input" : file, limited, limit, CLI_SIZE_FLAGS, purpose);
+  if (limited.kind === "refused") throw new EngineError("badInput", sentence!);
+  if (sentence !== null) process.stderr.write(`perplexity-lens: warning: ${sentence}\n`);
+  return limited.text;
+}
 
 /**
  * The text of FILE (or standard input for "-"), for `score` and `compare`. Missing, unreadable and binary input

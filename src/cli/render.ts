@@ -29,8 +29,11 @@ export function colourText(text: string, tokens: readonly TokenScore[], color: b
   return out + text.slice(cursor);
 }
 
+/** What the command line prints for a figure that does not exist (text that leaves nothing to score), as the editor does. */
+export const NO_VALUE = "—";
+
 function fmt(value: number | null, digits = 4): string {
-  if (value === null) return "undefined";
+  if (value === null) return NO_VALUE;
   if (Math.abs(value) >= 1e6) return value.toExponential(3);
   return value.toFixed(digits);
 }

@@ -13,6 +13,7 @@
  */
 import type { ScoreOptions, WindowMethod } from "../core/types";
 import type { ComparisonOptions } from "../core/comparisonData";
+import { DEFAULT_KV_CACHE_BUDGET_MB, DEFAULT_MAX_DOCUMENT_SIZE, LIMITS } from "../core/limits";
 
 export const CONFIG_SECTION = "perplexityLens";
 
@@ -175,7 +176,7 @@ export const SETTINGS = {
    */
   window: setting({
     key: "scoring.window",
-    type: integer({ min: 0, max: 1_048_576 }),
+    type: integer(LIMITS.window),
     default: 0,
     effect: "rescore",
     trust: clampedWhenUntrusted({ min: 128, zeroAllowed: true }),
@@ -186,12 +187,12 @@ export const SETTINGS = {
    */
   stride: setting({
     key: "scoring.stride",
-    type: integer({ min: 0, max: 1_048_576 }),
+    type: integer(LIMITS.stride),
     default: 0,
     effect: "rescore",
     trust: clampedWhenUntrusted({ min: 64, zeroAllowed: true }),
   }),
-  topK: setting({ key: "scoring.topK", type: integer({ min: 1, max: 20 }), default: 5, effect: "rescore", trust: "any" }),
+  topK: setting({ key: "scoring.topK", type: integer(LIMITS.topK), default: 5, effect: "rescore", trust: "any" }),
   colorMode: setting({ key: "highlights.colorMode", type: oneOf(["surprisal", "gltr"]), default: "surprisal", effect: "redraw", trust: "any" }),
   /** 0.1 … 1: how strongly the theme's highlight colours are drawn. */
   opacity: setting({ key: "highlights.opacity", type: number({ min: 0.1, max: 1 }), default: 1, effect: "redraw", trust: "any" }),
@@ -211,8 +212,8 @@ export const SETTINGS = {
   /** Characters (UTF-16 code units) beyond which a document is truncated or refused. Untrusted: at most the default. */
   maxDocumentSize: setting({
     key: "maxDocumentSize",
-    type: integer({ min: 1000, max: 100_000_000 }),
-    default: 1_000_000,
+    type: integer(LIMITS.maxDocumentSize),
+    default: DEFAULT_MAX_DOCUMENT_SIZE,
     effect: "rescore",
     trust: clampedWhenUntrusted({ max: 1_000_000 }),
   }),
@@ -220,7 +221,7 @@ export const SETTINGS = {
   /** onnxruntime intra-op threads. Untrusted: at most 2, so a workspace cannot take every core from the editor. */
   engineThreads: setting({
     key: "engine.threads",
-    type: integer({ min: 1, max: 64 }),
+    type: integer(LIMITS.threads),
     default: 1,
     effect: "restartEngine",
     trust: clampedWhenUntrusted({ max: 2 }),
@@ -228,8 +229,8 @@ export const SETTINGS = {
   /** KV cache memory for all documents together, in MB. Untrusted: at most the default 256. */
   kvCacheBudgetMB: setting({
     key: "engine.kvCacheBudgetMB",
-    type: integer({ min: 16, max: 65_536 }),
-    default: 256,
+    type: integer(LIMITS.kvCacheBudgetMB),
+    default: DEFAULT_KV_CACHE_BUDGET_MB,
     effect: "restartEngine",
     trust: clampedWhenUntrusted({ max: 256 }),
   }),

@@ -15,6 +15,7 @@
 import type { AdapterSetResult } from "../core/lora/adapterTypes";
 import type { Comparison } from "../core/comparisonData";
 import type { KvCacheStats, MethodInfo, Metrics, RescoreInfo, TokenScore } from "../core/types";
+import { LIMITS } from "../core/limits";
 import {
   adapterInfo,
   adapterMode,
@@ -131,7 +132,7 @@ export const engineRequests = {
       /** KV-cache budget in bytes for all documents together. */
       kvBudgetBytes: count(),
       /** onnxruntime intra-op threads (1 is fastest on small machines). */
-      threads: number({ integer: true, min: 1, max: 64 }),
+      threads: number({ integer: true, ...LIMITS.threads }),
     }),
     modelInfo,
   ),
