@@ -10,7 +10,7 @@ import onnx
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lenskit import common  # noqa: E402
+from lenskit import common, models  # noqa: E402
 
 OPSET = 17
 
@@ -107,6 +107,24 @@ def cmd_model(name):
     print(json.dumps({k: v for k, v in info.items() if k not in ('inputs', 'outputs')}))
 
 
+def cmd_family():
+    """The size family (lenskit.models.FAMILY, the default model excepted) and the 98k checkpoints, for scaling fits:
+    models/family/<name>/ in the Hugging Face layout, sharing the default model's tokenizer."""
+    import glob
+    names = [m[0] for m in models.FAMILY if m[0] != common.DEFAULT]
+    names += sorted((os.path.basename(p)[:-3] for p in glob.glob(os.path.join(common.KIT, 'work', 'ckpt', '*@*.pt'))),
+                    key=lambda n: int(n.split('@')[1]))
+    for name in names:
+        model, cfg = common.load_model(name)
+        dest = os.path.join(common.ROOT, 'models', 'family', name.replace('@', '-at-'))
+        os.makedirs(dest, exist_ok=True)
+        for f in ('tokenizer.json', 'tokenizer_config.json'):
+            shutil.copy(os.path.join(common.model_dir(common.DEFAULT), f), os.path.join(dest, f))
+        write_config(name, cfg, dest)
+        info = export_onnx(model, cfg, os.path.join(dest, 'onnx', 'model.onnx'), with_lora=False)
+        print(name, info['bytes'], 'bytes')
+
+
 def cmd_nolora():
     name = common.DEFAULT
     model, cfg = common.load_model(name)
@@ -178,5 +196,7 @@ if __name__ == '__main__':
             cmd_model(n)
     elif cmd == 'nolora':
         cmd_nolora()
+    elif cmd == 'family':
+        cmd_family()
     elif cmd == 'adapters':
         cmd_adapters()
