@@ -10,6 +10,7 @@ step "ONNX export, no-LoRA fixture, PEFT adapters"
 $PY export.py model lens-gpt2-bpe4k lens-gpt2-byte lens-llama-sp 2>&1 | grep -v -i warn | tee -a "$LOG"
 $PY export.py nolora > /dev/null 2>&1
 $PY export.py adapters | tee -a "$LOG"
+$PY export.py family | tee -a "$LOG"
 
 step "evaluation (validation method + xz -9e)"
 $PY evaluate.py xz > /dev/null
