@@ -140,7 +140,7 @@ describe("one 5 MB line", () => {
       const file = path.join(tmp, "huge.txt");
       fs.writeFileSync(file, line);
       const cliStarted = Date.now();
-      const [cli] = runCliBatch([["score", file, "--model", dir, "--csv", "--top", "1"]]);
+      const [cli] = runCliBatch([["score", file, "--model", dir, "--csv", "--top", "1", "--max-document-size", String(line.length + 1)]]);
       console.log(
         `[reliability] the same line through the command line (CSV): exit ${cli!.code} in ${Date.now() - cliStarted} ms (process start and model load included)`,
       );
