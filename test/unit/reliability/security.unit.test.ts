@@ -242,10 +242,11 @@ describe("the panel webview", () => {
       42,
       [],
       { type: "executeCommand", command: "workbench.action.terminal.new" },
-      { type: "revealToken", data: { docUri: "file:///etc/passwd", start: "0", end: 10 } },
-      { type: "revealToken", data: { docUri: 7, start: 0, end: 1 } },
-      { type: "revealToken", data: { docUri: "file:///a", start: Number.NaN, end: 1 } },
-      { type: "revealToken", docUri: "file:///a", start: 0, end: 1 },
+      { type: "revealToken", data: { docUri: "file:///etc/passwd", start: 0, end: 10 } },
+      { type: "revealToken", data: { docId: 7, index: 0 } },
+      { type: "revealToken", data: { docId: "doc-1", index: Number.NaN } },
+      { type: "revealToken", docId: "doc-1", index: 0 },
+      { type: "setAdapter", data: { name: "x", path: "/etc", enabled: true, scale: 1 } },
       { type: "webviewError", data: { message: { toString: "x" } } },
       JSON.parse('{"__proto__": {"polluted": true}, "type": "nope"}'),
       { type: "ready".padEnd(1_000_000, "y") },
@@ -260,10 +261,10 @@ describe("the panel webview", () => {
     assert.equal(({} as Record<string, unknown>)["polluted"], undefined, "no prototype pollution");
     assert.equal(connection.isReady, false);
     listener({ type: "ready", data: {} });
-    listener({ type: "revealToken", data: { docUri: "file:///doc.md", start: 3, end: 7 } });
+    listener({ type: "revealToken", data: { docId: "doc-0123456789abcdef", index: 3 } });
     assert.deepEqual(received, [
       { type: "ready", data: {} },
-      { type: "revealToken", data: { docUri: "file:///doc.md", start: 3, end: 7 } },
+      { type: "revealToken", data: { docId: "doc-0123456789abcdef", index: 3 } },
     ]);
     assert.equal(connection.isReady, true);
     connection.dispose();
