@@ -262,11 +262,19 @@ function replacementShape(content: string): { literal: number; references: numbe
       continue;
     }
     const next = content[i + 1]!;
-    if (next === "$") (literal++, i++);
-    else if (next === "&" || /\d/.test(next)) (references++, i++);
-    else if (next === "<" && content.indexOf(">", i) > 0) (references++, (i = content.indexOf(">", i)));
-    else if (next === "`" || next === "'") ((surrounding = true), i++);
-    else literal++;
+    if (next === "$") {
+      literal++;
+      i++;
+    } else if (next === "&" || /\d/.test(next)) {
+      references++;
+      i++;
+    } else if (next === "<" && content.indexOf(">", i) > 0) {
+      references++;
+      i = content.indexOf(">", i);
+    } else if (next === "`" || next === "'") {
+      surrounding = true;
+      i++;
+    } else literal++;
   }
   return { literal, references, surrounding };
 }
