@@ -21,6 +21,7 @@ import { DEFAULT_SCORE_OPTIONS, Engine, EngineError, type RunOptions } from "./e
 import { computeMetrics } from "./metrics";
 import { ONNX_CANDIDATES } from "./backends/onnx/modelBundle";
 import { TextTokenizer } from "./tokenizers/textTokenizer";
+import { UnsafeTokenizerError } from "./tokenizers/tokenizerSafety";
 import type { Metrics, TokenScore } from "./types";
 import { silentLogger, type Logger } from "./logger";
 import { natsToBits, surprisalBitsOrNull } from "./surprisal";
@@ -96,6 +97,7 @@ export function loadFolderTokenizer(dir: string): TextTokenizer {
   try {
     return TextTokenizer.fromJson(tokenizerJson, tokenizerConfig);
   } catch (e) {
+    if (e instanceof UnsafeTokenizerError) throw new EngineError("badInput", `${full}/${e.message}`);
     throw new EngineError("badInput", `${path.join(full, "tokenizer.json")} could not be used (${messageOf(e).replace(/\.$/, "")}).`);
   }
 }

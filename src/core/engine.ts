@@ -19,6 +19,7 @@ import { defaultChunkRows, LogitsStats } from "./backends/onnx/logitsStats";
 import { buildModelInfo } from "./modelInfo";
 import { scoreSequence, ScoringCancelledError, type ScoredPosition } from "./scorer";
 import { TextTokenizer, type EncodedText } from "./tokenizers/textTokenizer";
+import { UnsafeTokenizerError } from "./tokenizers/tokenizerSafety";
 import { encodeIncrementally, supportsIncrementalEncoding } from "./incrementalEncoding";
 import { rollingWindows, slidingWindows, type ScoringWindow } from "./windows";
 import { computeMetrics } from "./metrics";
@@ -171,6 +172,7 @@ export class Engine {
       try {
         tokenizer = TextTokenizer.fromJson(bundle.tokenizerJson, bundle.tokenizerConfig);
       } catch (e) {
+        if (e instanceof UnsafeTokenizerError) throw new EngineError("modelError", `${bundle.dir}/${e.message}`);
         throw new EngineError("modelError", `${bundle.dir}/tokenizer.json could not be used (${messageOf(e).replace(/\.$/, "")}).`);
       }
       let parameters = 0;

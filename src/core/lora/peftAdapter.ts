@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { RE2JS } from "re2js";
 import { BoundedFileError, FILE_LIMITS, jsonErrorReason, readBoundedFile } from "../boundedFile";
 import type { AdapterInfo } from "./adapterTypes";
 import { parseSafetensors, SafetensorsError } from "../safetensors";
@@ -23,7 +24,11 @@ export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
 export interface PeftAdapterConfig {
   r: number;
   loraAlpha: number;
-  /** Module names (a key matches when it equals one or ends with "." + one) or, as PEFT allows, one regular expression matched against the whole key. */
+  /**
+   * Module names (a key matches when it equals one or ends with "." + one) or, as PEFT allows, one regular expression
+   * matched against the whole key (re.fullmatch). The expression runs on RE2 (re2js), in time linear in the key, so a
+   * pattern such as `(([a-z_.0-9]+)+)+X` cannot stall the engine as a backtracking engine would.
+   */
   targetModules: string[] | string;
   /** True when the base weights are stored [in, out] (GPT-2's Conv1D). lora_A/lora_B keep the Linear layout either way. */
   fanInFanOut: boolean;
@@ -63,9 +68,32 @@ function adapterLabel(name: string): string {
   return `Adapter "${name}"`;
 }
 
-/** PEFT's `check_target_module_exists`: a list entry matches the key or its last dotted segments; a string is a full-match regex. */
+/** Compiled target_modules patterns: one adapter's modules are all matched against the same one. */
+const compiledTargets = new Map<string, RE2JS>();
+
+/** A target_modules pattern compiled for RE2 (linear-time matching), or the reason it cannot be. */
+export function compileTargetPattern(pattern: string): RE2JS | string {
+  const cached = compiledTargets.get(pattern);
+  if (cached !== undefined) return cached;
+  try {
+    const compiled = RE2JS.compile(pattern);
+    if (compiledTargets.size > 64) compiledTargets.clear();
+    compiledTargets.set(pattern, compiled);
+    return compiled;
+  } catch (e) {
+    return (e as Error).message.replace(/\.$/, "");
+  }
+}
+
+/**
+ * PEFT's `check_target_module_exists`: a list entry matches the key or its last dotted segments; a string is a
+ * full-match regex, matched in linear time (RE2: no backtracking, so no pattern can make it slow).
+ */
 export function isTargetModule(targets: string[] | string, modulePath: string): boolean {
-  if (typeof targets === "string") return new RegExp(`^(?:${targets})$`).test(modulePath);
+  if (typeof targets === "string") {
+    const compiled = compileTargetPattern(targets);
+    return typeof compiled !== "string" && compiled.matches(modulePath);
+  }
   return targets.some((t) => modulePath === t || modulePath.endsWith(`.${t}`));
 }
 
@@ -126,11 +154,11 @@ export function readPeftConfig(dir: string, name: string): PeftAdapterConfig {
   if (targetModules === null || targetModules.length === 0)
     throw new LoraError(`${label}: ${file} needs "target_modules" (a list of module names or a regular expression).`);
   if (typeof targetModules === "string") {
-    try {
-      new RegExp(targetModules);
-    } catch {
-      throw new LoraError(`${label}: ${file} has a "target_modules" pattern that is not a valid regular expression.`);
-    }
+    const compiled = compileTargetPattern(targetModules);
+    if (typeof compiled === "string")
+      throw new LoraError(
+        `${label}: ${file} has a "target_modules" pattern that is not a regular expression Perplexity Lens can match in linear time (RE2 syntax, no lookaround or backreference): ${compiled}.`,
+      );
   }
   if (c["use_dora"] === true) throw new LoraError(`${label} is a DoRA adapter (use_dora), which Perplexity Lens cannot apply.`);
   for (const key of ["rank_pattern", "alpha_pattern"]) {

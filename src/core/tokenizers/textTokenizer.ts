@@ -8,6 +8,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { alignTokenOffsets, type TokenSurface, type UnknownSpanRule } from "./offsetAlignment";
 import { describeFamily, detectTokenizerFamily, isJsonObject, vocabularyTokenBytes, type JsonObject, type TokenizerFamily } from "./tokenizerFamily";
+import { tokenizerSafetyProblem, UnsafeTokenizerError } from "./tokenizerSafety";
 import { decodeCompleteCharacters, utf8Encode } from "./utf8";
 
 export interface EncodedText {
@@ -76,6 +77,9 @@ export class TextTokenizer {
       throw new Error("tokenizer_config.json must contain a JSON object.");
     }
     const config: JsonObject = tokenizerConfig ?? {};
+    // Before the library compiles its regexes or normalizes any text: nothing in the file may stall or exhaust the engine.
+    const unsafe = tokenizerSafetyProblem(tokenizerJson);
+    if (unsafe !== null) throw new UnsafeTokenizerError(unsafe);
     const family = detectTokenizerFamily(tokenizerJson);
     const json: JsonObject = {
       normalizer: null,
