@@ -4,8 +4,6 @@
  *
  * Calls are serialised (one model run at a time). A failed `loadModel` keeps the previous model.
  */
-import * as fs from "node:fs";
-import { BoundedFileError, FILE_LIMITS, readBoundedFile } from "./boundedFile";
 import { EngineError } from "./engineError";
 
 export { EngineError } from "./engineError";
@@ -13,7 +11,6 @@ import type { KvCacheStats, MethodInfo, Metrics, ModelInfo, RescoreInfo, ScoreOp
 import { openModelBundle, ModelBundleError, type ModelBundle } from "./backends/onnx/modelBundle";
 import { OnnxCausalLm } from "./backends/onnx/onnxSession";
 import { OnnxModelError } from "./backends/onnx/graphSignature";
-import { countParameters, parseOnnxModel, OnnxParseError } from "./backends/onnx/onnxProto";
 import { KvCache } from "./kvCache";
 import { defaultChunkRows, LogitsStats } from "./backends/onnx/logitsStats";
 import { buildModelInfo } from "./modelInfo";
@@ -175,19 +172,6 @@ export class Engine {
         if (e instanceof UnsafeTokenizerError) throw new EngineError("modelError", `${bundle.dir}/${e.message}`);
         throw new EngineError("modelError", `${bundle.dir}/tokenizer.json could not be used (${messageOf(e).replace(/\.$/, "")}).`);
       }
-      let parameters = 0;
-      const onnxBytes = fs.statSync(bundle.onnxPath).size;
-      if (onnxBytes < 2 ** 31) {
-        try {
-          parameters = countParameters(
-            parseOnnxModel(readBoundedFile(bundle.onnxPath, { maxBytes: FILE_LIMITS.onnxGraph, what: "the ONNX graph", root: bundle.dir }).bytes).graph,
-          );
-        } catch (e) {
-          if (e instanceof OnnxParseError) throw new EngineError("modelError", `${bundle.onnxPath} is not a valid ONNX model (${e.message}).`);
-          if (e instanceof BoundedFileError) throw new EngineError("modelError", e.message);
-          throw e;
-        }
-      }
       model = await OnnxCausalLm.load(
         bundle.onnxPath,
         bundle.spec,
@@ -211,7 +195,7 @@ export class Engine {
       const info = buildModelInfo({
         bundle,
         signature: model.signature,
-        parameters,
+        parameters: model.parameters,
         vocabSize: vocab,
         tokenizerType: tokenizer.type,
         source: options.source ?? "folder",

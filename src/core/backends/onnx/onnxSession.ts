@@ -13,7 +13,7 @@ import type { Logger } from "../../logger";
 import { silentLogger } from "../../logger";
 import { readSignature, OnnxModelError, type GraphSignature } from "./graphSignature";
 import { fuseStatistics } from "./statisticsFusion";
-import { parseOnnxModel, OnnxParseError, type OnnxModelProto } from "./onnxProto";
+import { countParameters, parseOnnxModel, OnnxParseError, type OnnxModelProto } from "./onnxProto";
 import { checkGraphTensors, hasExternalData } from "./graphChecks";
 import { BoundedFileError, FILE_LIMITS, readBoundedFile } from "../../boundedFile";
 
@@ -105,6 +105,8 @@ export class OnnxCausalLm {
     readonly signature: GraphSignature,
     readonly spec: ArchitectureSpec,
     readonly file: string,
+    /** Parameters counted from the graph's initializers (subgraphs included), from the parse the load checks made. */
+    readonly parameters: number,
   ) {
     this.resetLoraFeeds();
   }
@@ -173,7 +175,7 @@ export class OnnxCausalLm {
     }
     logger.log("debug", `session created in ${Date.now() - started} ms for ${file}`);
     try {
-      return new OnnxCausalLm(session, { ...readSignature(session, spec, file), rowsBeforeHead }, spec, file);
+      return new OnnxCausalLm(session, { ...readSignature(session, spec, file), rowsBeforeHead }, spec, file, countParameters(proto.graph));
     } catch (e) {
       await session.release();
       throw e;
