@@ -185,7 +185,7 @@ export class LoraPanelSection {
    * are applied in order, each on the set the one before it left (two quick clicks on two adapters keep both).
    */
   setAdapter(message: SetAdapterMessage): Promise<void> {
-    const row = this.view().adapters.find((r) => r.id === message.id);
+    const row = adapterRows(this.available, this.host.adapters.current, this.rememberedScales).find((r) => r.id === message.id);
     if (row === undefined) {
       this.host.log.warn(`[lora] setAdapter names no adapter the panel listed (${message.id}); ignored.`);
       this.error = "That adapter is no longer in the list; choose it again.";
